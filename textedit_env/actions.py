@@ -1,0 +1,79 @@
+"""The flat ``Discrete`` action layout and its validity rules.
+
+With ``L = max_length`` positions and ``K = num_candidates`` word slots, action ids are laid
+out as::
+
+    0                                stop
+    1 + p                            delete the unit at position p        (0 <= p < L)
+    1 + L + p*K + k                  insert candidate k at position p     (0 <= p <= L)
+    1 + L + (L+1)*K + p*K + k        replace the unit at p by candidate k (0 <= p < L)
+
+so ``n = 1 + L + (L+1)*K + L*K``. The word of an insert or replace is one of the episode's
+*candidates* (the reference's distinct units plus distractors), never the whole vocabulary:
+the action space stays the same size however large the corpus is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+OPS = ("insert", "delete", "replace", "stop")
+
+
+class ActionCodec:
+    def __init__(self, max_length: int, num_candidates: int):
+        self.L, self.K = max_length, num_candidates
+        self._insert0 = 1 + max_length
+        self._replace0 = self._insert0 + (max_length + 1) * num_candidates
+        self.n = self._replace0 + max_length * num_candidates
+
+    def encode(self, op: str, position: int = 0, slot: int | None = None) -> int:
+        """Action id of ``op`` at ``position`` writing candidate ``slot``; ValueError if outside the space."""
+        if op not in OPS:
+            raise ValueError(f"unknown op {op!r}; expected one of {OPS}")
+        if op == "stop":
+            return 0
+        limit = self.L + 1 if op == "insert" else self.L
+        if not (isinstance(position, (int, np.integer)) and 0 <= position < limit):
+            raise ValueError(f"{op} position {position!r} is outside 0..{limit - 1} (max_length={self.L})")
+        if op == "delete":
+            return 1 + int(position)
+        if slot is None or not 0 <= slot < self.K:
+            raise ValueError(f"{op} needs a candidate slot in 0..{self.K - 1}, got {slot!r}")
+        base = self._insert0 if op == "insert" else self._replace0
+        return base + int(position) * self.K + int(slot)
+
+    def decode(self, action: int) -> tuple[str, int, int | None]:
+        """``(op, position, slot)`` of an action id (slot is None for stop and delete)."""
+        if action == 0:
+            return "stop", 0, None
+        if action < self._insert0:
+            return "delete", action - 1, None
+        if action < self._replace0:
+            p, k = divmod(action - self._insert0, self.K)
+            return "insert", p, k
+        p, k = divmod(action - self._replace0, self.K)
+        return "replace", p, k
+
+    def is_valid(self, op: str, position: int, slot: int | None, length: int, n_candidates: int, text_slot: int) -> bool:
+        """Whether a decoded action changes the text; ``text_slot`` is the slot of the unit at ``position``."""
+        if op == "stop":
+            return True
+        if op == "delete":
+            return position < length
+        if slot >= n_candidates:
+            return False
+        if op == "insert":
+            return position <= length < self.L
+        return position < length and slot != text_slot  # replacing a unit by itself changes nothing
+
+    def mask(self, length: int, n_candidates: int, text_slots: np.ndarray) -> np.ndarray:
+        """Boolean mask of the valid actions; ``text_slots[p]`` is the slot of unit p, or -1."""
+        positions = np.arange(self.L + 1)[:, None]
+        used = np.arange(self.K)[None, :] < n_candidates
+        delete = np.arange(self.L) < length
+        insert = (positions <= length) & used & (length < self.L)
+        slots = np.full(self.L, -1)
+        slots[:length] = text_slots[:length]
+        replace = (positions[:-1] < length) & used & (slots[:, None] != np.arange(self.K)[None, :])
+        return np.concatenate(([True], delete, insert.ravel(), replace.ravel()))

@@ -1,0 +1,117 @@
+"""Reward metrics: BLEU, ROUGE-1/2/L and chrF against one reference, on a 0-1 scale.
+
+``make_scorer`` builds a :class:`Scorer` for a metric name or a weighted mix of metrics.
+``engine="incremental"`` (the default) updates integer statistics after each edit and gives
+the same floats as the libraries, bit for bit, for every single metric (a weighted mix: within
+1e-12); ``engine="library"`` calls sacrebleu / rouge-score on the joined strings every time
+(the baseline it is checked and timed against). ``library_score`` is the libraries' value.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Callable, Mapping, Sequence, Union
+
+from textedit_env.metrics.base import Edit, Scorer, join_units
+from textedit_env.metrics.bleu import BleuScorer, check_tokenizer, sacrebleu_bleu
+from textedit_env.metrics.chrf import ChrfScorer
+from textedit_env.metrics.library import LibraryScorer, library_score
+from textedit_env.metrics.rouge import ROUGE_TYPES, RougeScorer
+from textedit_env.metrics.weighted import WeightedScorer
+from textedit_env.units import check_unit_kind
+
+METRICS = ("bleu", "rouge1", "rouge2", "rougeL", "chrf")
+ENGINES = ("incremental", "library")
+
+Reward = Union[str, Mapping[str, float]]
+ScorerFactory = Callable[[Sequence[str]], Scorer]
+
+__all__ = [
+    "ENGINES",
+    "METRICS",
+    "Edit",
+    "Scorer",
+    "join_units",
+    "library_score",
+    "make_scorer",
+    "parse_reward",
+]
+
+
+def parse_reward(reward: Reward, extra_names: Sequence[str] = ()) -> dict[str, float]:
+    """``{metric: weight}`` for a metric name (weight 1.0) or a dict of weights."""
+    valid = METRICS + tuple(n for n in extra_names if n not in METRICS)
+    if isinstance(reward, str):
+        reward = {reward: 1.0}
+    if not isinstance(reward, Mapping) or not reward:
+        raise ValueError(f"reward must be a metric name or a non-empty dict {{name: weight}}, got {reward!r}")
+    weights = {}
+    for name, weight in reward.items():
+        if name not in valid:
+            raise ValueError(f"unknown reward metric {name!r}; valid names are {valid}")
+        if isinstance(weight, bool) or not isinstance(weight, Real) or not math.isfinite(weight):
+            raise ValueError(f"weight of {name!r} must be a finite number, got {weight!r}")
+        weights[name] = float(weight)
+    if not any(weights.values()):
+        raise ValueError(f"reward weights are all zero: {reward!r}")
+    return weights
+
+
+def _incremental(weights: Mapping[str, float], reference_units: Sequence[str], unit: str, tokenize: str, use_stemmer: bool) -> Scorer:
+    """The scorer of one built-in metric, or of several ROUGE types sharing one tokenization."""
+    if "bleu" in weights:
+        return BleuScorer(reference_units, unit=unit, tokenize=tokenize)
+    if "chrf" in weights:
+        return ChrfScorer(reference_units, unit=unit)
+    return RougeScorer(dict(weights), reference_units, unit=unit, use_stemmer=use_stemmer)
+
+
+def make_scorer(
+    reward: Reward,
+    reference_units: Sequence[str],
+    *,
+    unit: str = "word",
+    tokenize: str = "13a",
+    use_stemmer: bool = False,
+    engine: str = "incremental",
+    extra: Mapping[str, ScorerFactory] | None = None,
+) -> Scorer:
+    """A scorer of ``reward`` against ``reference_units``.
+
+    ``tokenize`` is sacrebleu's BLEU tokenizer, ``use_stemmer`` ROUGE's Porter stemming;
+    ``extra`` maps further metric names to ``factory(reference_units) -> Scorer``. A single
+    name (or ``{name: 1.0}``) gives that metric's scorer; a dict gives a :class:`WeightedScorer`.
+    """
+    extra = dict(extra or {})
+    shadowed = sorted(set(extra) & set(METRICS))
+    if shadowed:
+        raise ValueError(f"extra metrics {shadowed} would shadow built-in metrics {METRICS}")
+    weights = parse_reward(reward, extra_names=tuple(extra))
+    check_unit_kind(unit)
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r} is not supported; expected one of {ENGINES}")
+    check_tokenizer(tokenize)
+    if "bleu" in weights:
+        sacrebleu_bleu(tokenize)  # fails early if the tokenizer's optional dependency is missing
+    reference_units = list(reference_units)
+
+    def build(name: str) -> Scorer:
+        if name in extra:
+            return extra[name](reference_units)
+        if engine == "library":
+            return LibraryScorer(name, reference_units, unit=unit, tokenize=tokenize, use_stemmer=use_stemmer)
+        return _incremental({name: 1.0}, reference_units, unit, tokenize, use_stemmer)
+
+    if len(weights) == 1 and 1.0 in weights.values():
+        return build(next(iter(weights)))  # a name, or {name: 1.0}: no mixing to pay for
+    parts = []
+    rouge = {n: w for n, w in weights.items() if n in ROUGE_TYPES}
+    for name, weight in weights.items():
+        if engine == "incremental" and name in rouge:
+            # The ROUGE types share one scorer (one tokenization per edit), in place of the first.
+            if name == next(iter(rouge)):
+                parts.append((1.0, _incremental(rouge, reference_units, unit, tokenize, use_stemmer)))
+        else:
+            parts.append((weight, build(name)))
+    return WeightedScorer(parts)
