@@ -312,3 +312,16 @@ def test_observation_arrays_follow_the_text():
         obs, _, terminated, truncated, _ = env.step(int(rng.choice(mask.nonzero()[0])))
         if terminated or truncated:
             obs, _ = env.reset()
+
+
+def test_observation_mask_equals_action_masks():
+    env = make(preset="medium")
+    obs, _ = env.reset(seed=3)
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        np.testing.assert_array_equal(env.unwrapped.codec.observation_mask(obs), env.unwrapped.action_masks())
+        mask = env.unwrapped.action_masks()
+        mask[0] = False
+        obs, _, terminated, truncated, _ = env.step(int(rng.choice(mask.nonzero()[0])))
+        if terminated or truncated:
+            obs, _ = env.reset()

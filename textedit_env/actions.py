@@ -18,6 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 OPS = ("insert", "delete", "replace", "stop")
+# Codes of the ``text_slots`` / ``reference_slots`` observations: 0 pads, 1 is a unit that is no
+# candidate, 2 + k is candidate k.
+SLOT_OTHER, SLOT_FIRST = 1, 2
 
 
 class ActionCodec:
@@ -77,3 +80,12 @@ class ActionCodec:
         slots[:length] = text_slots[:length]
         replace = (positions[:-1] < length) & used & (slots[:, None] != np.arange(self.K)[None, :])
         return np.concatenate(([True], delete, insert.ravel(), replace.ravel()))
+
+    def observation_mask(self, obs: dict) -> np.ndarray:
+        """The mask of the state an "ids" observation shows: equal to ``env.action_masks()`` then.
+
+        Agents need it for states the environment has left: replayed transitions, or the final
+        observation of a vector environment that has already reset.
+        """
+        slots = np.asarray(obs["text_slots"])
+        return self.mask(int(obs["lengths"][0]), int(np.count_nonzero(obs["candidates"])), slots - SLOT_FIRST)

@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from textedit_env.actions import OPS, ActionCodec
+from textedit_env.actions import OPS, SLOT_FIRST, SLOT_OTHER, ActionCodec
 from textedit_env.lm import NGramLM
 from textedit_env.metrics import make_scorer, parse_reward
 from textedit_env.metrics.base import Edit, Scorer, join_units
@@ -32,8 +32,6 @@ from textedit_env.vocab import Vocabulary
 
 OBSERVATION_MODES = ("ids", "text")
 REWARD_ENGINES = ("incremental", "library")
-# Slot codes of ``text_slots`` / ``reference_slots``: 0 pads, 1 is "not a candidate", 2 + k is candidate k.
-SLOT_PAD, SLOT_OTHER, SLOT_FIRST = 0, 1, 2
 
 
 class TextEditEnv(gym.Env):

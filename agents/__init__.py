@@ -1,0 +1,1 @@
+"""Reference agents for TextEdit-v0: tabular Q-learning, DQN, and the ``textedit`` command."""

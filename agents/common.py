@@ -1,0 +1,163 @@
+"""What every agent shares: making environments, action masks from observations, greedy
+evaluation beside the oracle and a random agent, and run logging (progress bar, CSV, TensorBoard)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable
+
+import gymnasium as gym
+import numpy as np
+from tqdm import tqdm
+
+import textedit_env  # noqa: F401  (registers TextEdit-v0)
+from textedit_env.actions import ActionCodec
+from textedit_env.lm import NGramLM
+from textedit_env.metrics import library_score
+from textedit_env.oracle import oracle_action
+
+ENV_ID = "TextEdit-v0"
+# A policy maps (env, observation, info) to an action id; the env gives access to the state itself.
+Policy = Callable[[gym.Env, Any, dict], int]
+
+
+def make_env(env_kwargs: dict, split: str | None = None, **extra: Any) -> gym.Env:
+    """``gym.make("TextEdit-v0", **env_kwargs)``, with the split overridden when given."""
+    kwargs = dict(env_kwargs, **extra)
+    if split is not None:
+        kwargs["split"] = split
+    return gym.make(ENV_ID, **kwargs)
+
+
+def eval_split(env_kwargs: dict) -> str:
+    """Evaluate on held-out sentences when training used the train split, else on the training split."""
+    split = env_kwargs.get("split", "train")
+    return "test" if split == "train" else split
+
+
+def observation_masks(obs: dict[str, np.ndarray], codec: ActionCodec) -> np.ndarray:
+    """Valid-action masks (B, n) of a batch of "ids" observations (no env call needed)."""
+    return np.stack([codec.observation_mask({k: v[i] for k, v in obs.items()}) for i in range(len(obs["lengths"]))])
+
+
+def linear_schedule(start: float, end: float, duration: float, step: int) -> float:
+    """From ``start`` to ``end`` over ``duration`` steps, then constant."""
+    return start + (end - start) * min(1.0, step / max(duration, 1.0))
+
+
+def oracle_policy(env: gym.Env, obs: Any, info: dict) -> int:
+    return oracle_action(env)
+
+
+def random_policy(seed: int) -> Policy:
+    """A uniformly random choice among the valid actions (stop included)."""
+    rng = np.random.default_rng(seed)
+    return lambda env, obs, info: int(rng.choice(np.flatnonzero(env.unwrapped.action_masks())))
+
+
+def evaluate(env: gym.Env, policy: Policy, episodes: int, seed: int, lm: NGramLM | None = None) -> dict[str, float]:
+    """Run ``episodes`` episodes (episode i resets with seed + i, so runs with the same seed see the
+    same tasks) and average solve rate, return, final score (the reward's metric), steps, and the
+    final texts' BLEU and ROUGE-L; with ``lm``, also the perplexity of the final texts under it."""
+    base = env.unwrapped
+    solved, returns, scores, steps, bleu, rouge, finals = [], [], [], [], [], [], []
+    for i in range(episodes):
+        obs, info = env.reset(seed=seed + i)
+        total, length, done = 0.0, 0, False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(policy(env, obs, info))
+            total, length, done = total + reward, length + 1, terminated or truncated
+        solved.append(info["solved"])
+        returns.append(total)
+        scores.append(info["score"])
+        steps.append(length)
+        text, reference = base.text_units, base.reference_units
+        bleu.append(library_score("bleu", text, reference, unit=base.unit, tokenize=base.tokenize))
+        rouge.append(library_score("rougeL", text, reference, unit=base.unit, use_stemmer=base.use_stemmer))
+        finals.append(text)
+    result = {
+        "solve_rate": float(np.mean(solved)),
+        "mean_return": float(np.mean(returns)),
+        "mean_final_score": float(np.mean(scores)),
+        "mean_steps": float(np.mean(steps)),
+        "mean_final_bleu": float(np.mean(bleu)),
+        "mean_final_rougeL": float(np.mean(rouge)),
+    }
+    if lm is not None:
+        result["final_perplexity"] = lm.perplexity(finals)
+    return result
+
+
+def evaluate_with_baselines(env_kwargs: dict, policy: Policy, episodes: int, seed: int, split: str) -> dict:
+    """The agent's evaluation plus the oracle's and a random agent's on the same episodes; the
+    perplexity of final texts is under a trigram model of the task set's training split."""
+    env = make_env(env_kwargs, split)
+    lm = NGramLM(order=3).fit(env.unwrapped.task_set.training_references())
+    result = {"split": split, "episodes": episodes, "seed": seed, **evaluate(env, policy, episodes, seed, lm)}
+    for name, baseline in (("oracle", oracle_policy), ("random", random_policy(seed))):
+        for key, value in evaluate(env, baseline, episodes, seed, lm).items():
+            result[f"{name}_{key}"] = value
+    return result
+
+
+def format_table(result: dict) -> str:
+    """The agent, random and oracle side by side."""
+    keys = ("solve_rate", "mean_return", "mean_final_score", "mean_final_bleu", "mean_final_rougeL",
+            "final_perplexity", "mean_steps")
+    rows = [("agent", ""), ("random", "random_"), ("oracle", "oracle_")]
+    lines = [f"{result['episodes']} episodes of the {result['split']!r} split (seed {result['seed']})",
+             f"{'':8}" + "".join(f"{k.removeprefix('mean_'):>18}" for k in keys)]
+    for name, prefix in rows:
+        lines.append(f"{name:8}" + "".join(f"{result[prefix + k]:>18.3f}" for k in keys))
+    return "\n".join(lines)
+
+
+class RunLogger:
+    """Per-episode CSV rows, optional TensorBoard scalars and a tqdm bar with recent return and solve rate."""
+
+    COLUMNS = ("step", "episode_return", "episode_length", "solved", "final_score")
+
+    def __init__(self, out_dir: Path, total_steps: int, config: dict, progress: bool = True, window: int = 100):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        self._file = open(out_dir / "episodes.csv", "w", newline="", buffering=1)  # line-buffered: readable while training
+        self._csv = csv.writer(self._file)
+        self._csv.writerow(self.COLUMNS)
+        self._tb = _tensorboard_writer(out_dir)
+        self._bar = tqdm(total=total_steps, unit="step", disable=not progress, dynamic_ncols=True)
+        self._returns: deque[float] = deque(maxlen=window)
+        self._solved: deque[bool] = deque(maxlen=window)
+
+    def episode(self, step: int, episode_return: float, length: int, solved: bool, final_score: float) -> None:
+        self._csv.writerow((step, f"{episode_return:.6f}", length, int(solved), f"{final_score:.6f}"))
+        self._returns.append(episode_return)
+        self._solved.append(solved)
+        self.scalars(step, {"episode/return": episode_return, "episode/length": length,
+                            "episode/solved": float(solved), "episode/final_score": final_score})
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        if self._tb is not None:
+            for name, value in values.items():
+                self._tb.add_scalar(name, value, step)
+
+    def advance(self, steps: int) -> None:
+        self._bar.update(steps)
+        if self._returns:
+            self._bar.set_postfix(ret=f"{np.mean(self._returns):.3f}", solved=f"{np.mean(self._solved):.2f}", refresh=False)
+
+    def close(self) -> None:
+        self._bar.close()
+        self._file.close()
+        if self._tb is not None:
+            self._tb.close()
+
+
+def _tensorboard_writer(out_dir: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional
+        return None
+    return SummaryWriter(str(out_dir / "tensorboard"))

@@ -1,0 +1,92 @@
+"""End-to-end tests of the ``textedit`` command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agents.cli import main
+
+TINY = '{"preset": "tiny", "num_tasks": 3, "split": "all"}'
+SMALL_DQN = ["--encoder", "gru", "--dim", "16", "--layers", "1", "--num-envs", "2", "--batch-size", "16",
+             "--learning-starts", "50"]
+
+
+def textedit(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "agents.cli", *args], input=stdin, capture_output=True, text=True,
+                          timeout=300, cwd=Path(__file__).parents[1])
+
+
+@pytest.mark.parametrize("algo, options", [("dqn", SMALL_DQN), ("qlearning", [])])
+def test_train_then_eval_json(tmp_path, algo, options):
+    out = tmp_path / "run"
+    trained = textedit("train", "--algo", algo, "--env-kwargs", TINY, "--steps", "200", "--seed", "1",
+                       "--out", str(out), "--eval-episodes", "3", "--no-progress", *options)
+    assert trained.returncode == 0, trained.stderr
+    assert "oracle" in trained.stdout and "random" in trained.stdout
+    assert (out / "episodes.csv").read_text().startswith("step,episode_return")
+
+    evaluated = textedit("eval", str(out), "--episodes", "4", "--seed", "3", "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    result = json.loads(evaluated.stdout)
+    for key in ("solve_rate", "mean_return", "mean_final_score", "mean_steps", "oracle_mean_return", "oracle_mean_steps",
+                "mean_final_bleu", "mean_final_rougeL", "final_perplexity", "oracle_final_perplexity"):
+        assert isinstance(result[key], float)
+    assert result["oracle_mean_final_bleu"] > 0.99 and result["oracle_mean_final_rougeL"] == 1.0
+    assert result["final_perplexity"] > 1.0
+    assert result["oracle_mean_steps"] <= result["random_mean_steps"]
+    assert result["split"] == "all"  # the training split when it is not "train"
+
+
+def test_play_solves_a_given_pair_from_piped_stdin():
+    commands = "\n".join(["x", "i 9 a", "i 3 zebra", "h", "d 0", "i 0 the", "i 3 a", ""])
+    played = textedit("play", "--source", "the cat sees dog", "--reference", "the cat sees a dog", stdin=commands)
+    assert played.returncode == 0, played.stderr
+    out = played.stdout
+    assert "unknown command 'x'" in out
+    assert "insert at 9 is not possible" in out
+    assert "'zebra' is not among" in out
+    assert "r POS WORD" in out  # the help
+    assert "solved after 3 steps" in out
+    assert "reward" in out and "score 1.0000" in out
+
+
+def test_play_quits_and_survives_end_of_input():
+    assert textedit("play", "--seed", "0", stdin="q\n").returncode == 0
+    assert textedit("play", "--seed", "0", stdin="").returncode == 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--algo", "sarsa"], "invalid choice: 'sarsa'"),
+    (["train", "--env-kwargs", "{bad json"], "not valid JSON"),
+    (["train", "--env-kwargs", "[1, 2]"], "expected a JSON object"),
+    (["train", "--env-kwargs", '{"preset": "impossible"}'], "unknown preset 'impossible'"),
+    (["train", "--env-kwargs", '{"no_such_kwarg": 1}'], "no_such_kwarg"),
+    (["train", "--env-kwargs", '{"observation_mode": "text"}'], "drop observation_mode"),
+    (["train", "--steps", "-5"], "positive integer"),
+    (["train", "--algo", "qlearning", "--encoder", "gru"], "--encoder does not apply"),
+    (["eval", "/no/such/run"], "no run directory"),
+    (["play", "--env-kwargs", '{"num_tasks": 0}'], "num_tasks"),
+    (["play", "--reference", "a b"], "--source and --reference go together"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_arguments_get_one_line_and_exit_code_2(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("textedit: error: ") and err.count("\n") == 1
+    assert message in err
+
+
+def test_eval_of_a_directory_without_checkpoint(tmp_path, capsys):
+    assert main(["eval", str(tmp_path)]) == 2
+    assert "holds no checkpoint" in capsys.readouterr().err
+
+
+def test_bad_argument_exit_code_of_the_process():
+    result = textedit("train", "--env-kwargs", "{oops")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and result.stderr.startswith("textedit: error:")
