@@ -12,6 +12,7 @@ n items, so the same code serves word and character n-grams.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 Seq = tuple[str, ...]
@@ -29,6 +30,12 @@ class Splice(NamedTuple):
 
     def length_after(self, seq: Seq) -> int:
         return len(seq) - (self.stop - self.start) + len(self.new)
+
+
+@lru_cache(maxsize=4096)
+def reference_counts(reference: Seq, orders: tuple[int, ...]) -> dict[Seq, int]:
+    """``count_ngrams`` of a reference, shared by every scorer of it: read-only."""
+    return count_ngrams(reference, orders)
 
 
 def count_ngrams(seq: Seq, orders: tuple[int, ...]) -> dict[Seq, int]:
@@ -53,7 +60,7 @@ class NgramMatcher:
         self._reach = max(orders) - 1  # how far outside a splice its n-grams extend
         self._pad = (None,) * self._reach
         self._bounds: dict[int, list[tuple[int, int]]] = {}  # span length -> n-gram slice bounds
-        self.ref_counts = count_ngrams(reference, orders)
+        self.ref_counts = reference_counts(tuple(reference), orders)
         self._vocab = frozenset(reference)
         self.hyp_counts: dict[Seq, int] = {}
         self.matches = [0] * (max(orders) + 1)
