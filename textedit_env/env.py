@@ -60,7 +60,8 @@ class TextEditEnv(gym.Env):
     ``num_distractors`` distractors (units of the source that the reference lacks, then words
     of the task vocabulary), in a seeded random order. This keeps the action space small for
     any corpus size (a 10,000-word vocabulary costs nothing) while every reference unit is
-    always expressible, so every task can be solved. Use ``encode_action(op, position, word)``
+    always expressible, so every task can be solved. The order changes between episodes, so an
+    id names a slot, not a word. Use ``encode_action(op, position, word)``
     and ``decode_action(action)`` to move between ids and edits, and ``action_masks()`` for the
     boolean mask of valid actions (sb3-contrib's ``MaskablePPO`` convention).
 
