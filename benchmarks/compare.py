@@ -75,7 +75,7 @@ SUITE: dict[str, SuiteTask] = {
     "medium-rougeL": SuiteTask({"preset": "medium", "reward": "rougeL"}, 15_000,
                                "as medium-bleu, paid in ROUGE-L F1"),
     "english-bleu": SuiteTask({"preset": "english"}, 15_000,
-                              "bundled real English sentences (up to 15 words), 1-3 corruptions"),
+                              "bundled real English sentences (6-12 words), 1-3 corruptions"),
 }
 
 

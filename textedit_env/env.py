@@ -245,7 +245,7 @@ class TextEditEnv(gym.Env):
             if num_tasks is not None or vocab_size is not None or sentence_length is not None:
                 raise ValueError("num_tasks, vocab_size and sentence_length apply to the generator, not to a dataset")
             tasks, name = read_dataset(dataset, self.unit)
-            return FixedTaskSet(tasks, tasks, self.split, name)
+            return FixedTaskSet(tasks, self.split, name)
         if self.unit != "word":
             raise ValueError("the sentence generator makes words; pass a dataset to edit characters (unit='char')")
         low, high = _range("sentence_length", settings.sentence_length if sentence_length is None else sentence_length)
@@ -255,7 +255,7 @@ class TextEditEnv(gym.Env):
         if num_tasks is None:
             return GeneratedTaskSet(generator, self.split, task_seed)
         tasks = generated_tasks(generator, _size("num_tasks", num_tasks), task_seed)
-        return FixedTaskSet(tasks, tasks, self.split, f"the generated set of num_tasks={num_tasks}")
+        return FixedTaskSet(tasks, self.split, f"the generated set of num_tasks={num_tasks}")
 
     def _max_length(self, requested: int | None, needed: int) -> int:
         if requested is None:

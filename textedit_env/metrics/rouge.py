@@ -70,6 +70,8 @@ class RougeScorer(SpliceScorer):
             raise ValueError(f"unknown ROUGE types {sorted(unknown)}; expected some of {ROUGE_TYPES}")
         self._weights = dict(weights)
         self._orders = tuple(int(t[5:]) for t in weights if t != "rougeL")
+        # (n, weight) per type, n = 0 for ROUGE-L: parsed once, not on every score.
+        self._terms = [(0 if t == "rougeL" else int(t[5:]), w) for t, w in weights.items()]
         reference = text_tokens(use_stemmer, join_units(reference_units, unit))
         self._ref_len = len(reference)
         self._matcher = NgramMatcher(reference, self._orders or (1,))
@@ -92,20 +94,17 @@ class RougeScorer(SpliceScorer):
 
     def _value(self, hyp_len: int, matches: list[int], lcs_state: int) -> float:
         """The weighted F-measures, each with rouge-score's float operations."""
-        total = 0.0
-        for rouge_type, weight in self._weights.items():
-            if rouge_type == "rougeL":
-                if not self._ref_len or not hyp_len:
-                    f = 0.0
-                else:
-                    lcs = self._ref_len - lcs_state.bit_count()
-                    f = fmeasure(lcs / hyp_len, lcs / self._ref_len)
-            else:
-                n = int(rouge_type[5:])
+        ref_len, total = self._ref_len, 0.0
+        for n, weight in self._terms:
+            if n:  # ROUGE-n
                 precision = matches[n] / max(hyp_len - n + 1, 1)
-                recall = matches[n] / max(self._ref_len - n + 1, 1)
-                f = fmeasure(precision, recall)
-            total += weight * f
+                recall = matches[n] / max(ref_len - n + 1, 1)
+            elif ref_len and hyp_len:  # ROUGE-L
+                lcs = ref_len - lcs_state.bit_count()
+                precision, recall = lcs / hyp_len, lcs / ref_len
+            else:
+                continue  # an empty side: F = 0
+            total += weight * fmeasure(precision, recall)
         return total
 
     def _rebuild(self, seq: Seq) -> float:

@@ -62,11 +62,13 @@ class TaskSet(ABC):
 class FixedTaskSet(TaskSet):
     """A finite list of tasks, drawn uniformly."""
 
-    def __init__(self, tasks: Sequence[Task], all_tasks: Sequence[Task], split: str, name: str):
-        self.tasks = [t for t in tasks if in_split(t.reference, split)]
+    def __init__(self, all_tasks: Sequence[Task], split: str, name: str):
+        """``all_tasks`` of every split: the vocabulary and sizes cover them all, so that train and
+        test environments of one dataset share their spaces."""
+        self.tasks = [t for t in all_tasks if in_split(t.reference, split)]
         if not self.tasks:
             raise DatasetError(
-                f"the {split!r} split of {name} is empty ({len(tasks)} tasks in all); "
+                f"the {split!r} split of {name} is empty ({len(all_tasks)} tasks in all); "
                 "pass split='all' to use every task"
             )
         self.vocabulary = list(dict.fromkeys(u for t in all_tasks for u in t.reference + (t.source or ())))
