@@ -43,7 +43,7 @@ def edits_match_oracle(env_kwargs: dict, agent, episodes: int, seed: int) -> flo
     env, hits = make_env(env_kwargs), 0
     for i in range(episodes):
         obs, info = env.reset(seed=seed + i)
-        distance, steps, done = edit_distance(info["text"].split(), info["reference"].split()), 0, False
+        distance, steps, done = edit_distance(env.unwrapped.text_units, env.unwrapped.reference_units), 0, False
         while not done:
             obs, _, terminated, truncated, info = env.step(agent(env, obs, info))
             steps, done = steps + 1, terminated or truncated
