@@ -2,8 +2,11 @@
 
 Random episodes (random reference, a noisy copy of it or a random text as the start, random
 insert/delete/replace edits) for every metric, with word and character units, several BLEU
-tokenizers and ROUGE with and without stemming. After every applied edit, and for a few
-previewed candidate edits, the incremental value is compared with ``library_score``.
+tokenizers and ROUGE with and without stemming. After every applied edit, for a few
+previewed candidate edits, and (word units) for a few entries of the batched ``edit_scores``
+table of every edit writing three random words, the incremental value is compared with
+``library_score``. (With character units ``edit_scores`` is the base class's loop over
+``preview``, checked already, and a table of a long text costs hundreds of previews.)
 
     python benchmarks/verify_metrics.py --steps 100000 --seed 0
 
@@ -52,7 +55,18 @@ def random_edit(rng: random.Random, length: int, pool: list[str]) -> Edit:
     return Edit(op, rng.randrange(length), rng.choice(pool))
 
 
-def run_episode(rng: random.Random, steps: int, previews: int, tallies: dict[str, Tally]) -> None:
+def table_entry(rng: random.Random, table, words: list[str], hyp: list[str]) -> tuple[float, list[str]]:
+    """A random entry of an ``edit_scores`` table and the text its edit makes."""
+    edit = random_edit(rng, len(hyp), words)
+    after = list(hyp)
+    edit.apply(after)
+    if edit.op == "delete":
+        return table.delete[edit.position], after
+    grid = table.insert if edit.op == "insert" else table.replace
+    return grid[edit.position, words.index(edit.word)], after
+
+
+def run_episode(rng: random.Random, steps: int, previews: int, batched: int, tallies: dict[str, Tally]) -> None:
     unit = rng.choice(("word", "char"))
     options = {"unit": unit, "tokenize": rng.choice(TOKENIZERS[unit]), "use_stemmer": rng.random() < 0.5}
     pool = WORDS if unit == "word" else CHARS
@@ -73,6 +87,11 @@ def run_episode(rng: random.Random, steps: int, previews: int, tallies: dict[str
             after = list(hyp)
             edit.apply(after)
             afters.append(after)
+        words = rng.sample(pool, 3)
+        for metric, scorer in scorers.items():
+            table = scorer.edit_scores(words) if unit == "word" and batched else None
+            for _ in range(batched if table is not None else 0):
+                check(metric, *table_entry(rng, table, words, hyp))
         candidates[0].apply(hyp)
         for metric, scorer in scorers.items():
             for after, value in zip(afters, scorer.preview(candidates[1:])):
@@ -85,6 +104,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=10_000, help="applied edits in total")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--previews", type=int, default=2, help="previewed candidates per step")
+    parser.add_argument("--batched", type=int, default=2, help="entries of an edit_scores table checked per step (word units)")
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
@@ -92,10 +112,11 @@ def main() -> int:
     began, done = time.perf_counter(), 0
     while done < args.steps:
         steps = min(rng.randint(1, 60), args.steps - done)
-        run_episode(rng, steps, args.previews, tallies)
+        run_episode(rng, steps, args.previews, args.batched, tallies)
         done += steps
 
-    print(f"steps checked: {done} (each: 1 applied + {args.previews} previewed edits per metric), "
+    print(f"steps checked: {done} (each, per metric: 1 applied edit, {args.previews} previewed edits, "
+          f"{args.batched} entries of an edit_scores table with word units), "
           f"seed {args.seed}, {time.perf_counter() - began:.0f} s")
     print(f"{'metric':8s} {'values':>9s} {'bit-identical':>14s} {'max |diff|':>11s}")
     for metric, t in tallies.items():

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import random_valid_actions
 from textedit_env.env import TextEditEnv
-from textedit_env.metrics import library_score
+from textedit_env.metrics import Edit, library_score
 from textedit_env.oracle import edit_distance, oracle_action
 
 
@@ -166,11 +166,30 @@ def test_episode_return_is_final_minus_initial_score():
     assert math.isclose(total, info["score"] - start, abs_tol=1e-12)
 
 
-def test_action_rewards_match_step():
-    env = make(preset="medium", step_penalty=0.01, invalid_penalty=0.1)
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"preset": "medium"},
+        {"preset": "english", "reward": {"rouge1": 1.0, "rouge2": 0.5, "rougeL": 1.0}},
+        {"preset": "english", "reward": "chrf"},
+        {"preset": "easy", "reward": {"bleu": 1.0, "fluency": 0.5}},
+        {"preset": "easy", "tokenize": "intl"},
+        {"preset": "english", "unit": "char", "reward": "rouge2"},
+    ],
+)
+def test_action_rewards_match_step(settings):
+    env = make(step_penalty=0.01, invalid_penalty=0.1, **settings)
     env.reset(seed=4)
-    predicted = env.unwrapped.action_rewards()
-    for action in np.random.default_rng(0).choice(env.action_space.n, 60, replace=False):
+    base = env.unwrapped
+    predicted = base.action_rewards()
+    # Every valid action: the batched scores equal the scorer's preview of that edit, exactly.
+    valid = np.flatnonzero(base.action_masks()[1:]) + 1
+    edits = [Edit(*base.decode_action(int(a))) for a in valid]
+    expected = np.array(base.scorer.preview(edits)) - base.scorer.score - base.step_penalty
+    np.testing.assert_array_equal(predicted[valid], expected)
+    assert predicted[0] == -0.01
+    # A sample of all actions, invalid ones included: the reward that stepping gives.
+    for action in np.random.default_rng(0).choice(env.action_space.n, 25, replace=False):
         assert copy.deepcopy(env).step(int(action))[1] == pytest.approx(predicted[action], abs=1e-12)
 
 

@@ -61,8 +61,20 @@ def edit_scripts(draw: st.DrawFn, unit: str, start_len: int) -> list[list[Edit]]
     return steps
 
 
+def check_edit_scores(scorer: Scorer, words: list[str]) -> None:
+    """The batched scores of every edit equal the preview of each edit, exactly."""
+    before, n, k = scorer.score, len(scorer), len(words)
+    table = scorer.edit_scores(words)
+    assert scorer.score == before
+    assert table.delete.shape == (n,) and table.insert.shape == (n + 1, k) and table.replace.shape == (n, k)
+    assert table.delete.tolist() == scorer.preview([Edit("delete", p) for p in range(n)])
+    for op, grid in (("insert", table.insert), ("replace", table.replace)):
+        assert grid.tolist() == [scorer.preview([Edit(op, p, w) for w in words]) for p in range(len(grid))]
+
+
 def check_script(scorer: Scorer, score_of, hyp: list[str], steps: list[list[Edit]]) -> None:
-    """Every preview and every applied score equals ``score_of(units)`` exactly."""
+    """Every preview and every applied score equals ``score_of(units)`` exactly, and the
+    batched scores of every edit writing the step's words equal the previews."""
     assert scorer.set_hypothesis(hyp) == score_of(hyp)
     for candidates in steps:
         expected = []
@@ -73,6 +85,7 @@ def check_script(scorer: Scorer, score_of, hyp: list[str], steps: list[list[Edit
         before = scorer.score
         assert scorer.preview(candidates) == expected
         assert scorer.score == before  # preview leaves the state alone
+        check_edit_scores(scorer, list(dict.fromkeys(e.word for e in candidates if e.word is not None)))
         candidates[0].apply(hyp)
         assert scorer.apply(candidates[0]) == expected[0] == scorer.score
 
@@ -185,6 +198,9 @@ def test_library_engine_and_extra_metrics() -> None:
         @property
         def score(self) -> float:
             return float(len(self.units))
+
+        def __len__(self) -> int:
+            return len(self.units)
 
         def apply(self, edit):
             edit.apply(self.units)

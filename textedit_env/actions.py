@@ -58,6 +58,18 @@ class ActionCodec:
         p, k = divmod(action - self._replace0, self.K)
         return "replace", p, k
 
+    def scatter(self, stop: float, delete: np.ndarray, insert: np.ndarray, replace: np.ndarray, fill: float) -> np.ndarray:
+        """One value per action id from per-op tables: ``delete[p]``, ``insert[p, k]`` and
+        ``replace[p, k]`` (as many positions and slots as they have); ``fill`` elsewhere."""
+        values = np.full(self.n, fill, dtype=np.float64)
+        values[0] = stop
+        values[1 : 1 + len(delete)] = delete
+        rows, cols = insert.shape
+        values[self._insert0 : self._replace0].reshape(self.L + 1, self.K)[:rows, :cols] = insert
+        rows, cols = replace.shape
+        values[self._replace0 :].reshape(self.L, self.K)[:rows, :cols] = replace
+        return values
+
     def is_valid(self, op: str, position: int, slot: int | None, length: int, n_candidates: int, text_slot: int) -> bool:
         """Whether a decoded action changes the text; ``text_slot`` is the slot of the unit at ``position``."""
         if op == "stop":
@@ -72,14 +84,17 @@ class ActionCodec:
 
     def mask(self, length: int, n_candidates: int, text_slots: np.ndarray) -> np.ndarray:
         """Boolean mask of the valid actions; ``text_slots[p]`` is the slot of unit p, or -1."""
-        positions = np.arange(self.L + 1)[:, None]
-        used = np.arange(self.K)[None, :] < n_candidates
-        delete = np.arange(self.L) < length
-        insert = (positions <= length) & used & (length < self.L)
-        slots = np.full(self.L, -1)
-        slots[:length] = text_slots[:length]
-        replace = (positions[:-1] < length) & used & (slots[:, None] != np.arange(self.K)[None, :])
-        return np.concatenate(([True], delete, insert.ravel(), replace.ravel()))
+        mask = np.zeros(self.n, dtype=bool)
+        mask[0] = True
+        mask[1 : 1 + length] = True
+        if length < self.L:
+            mask[self._insert0 : self._replace0].reshape(self.L + 1, self.K)[: length + 1, :n_candidates] = True
+        replace = mask[self._replace0 :].reshape(self.L, self.K)
+        replace[:length, :n_candidates] = True
+        slots = np.asarray(text_slots[:length])
+        own = np.flatnonzero(slots >= 0)  # replacing a unit by itself changes nothing
+        replace[own, slots[own]] = False
+        return mask
 
     def observation_mask(self, obs: dict) -> np.ndarray:
         """The mask of the state an "ids" observation shows: equal to ``env.action_masks()`` then.

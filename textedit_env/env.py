@@ -12,7 +12,7 @@ from gymnasium import spaces
 
 from textedit_env.actions import OPS, SLOT_FIRST, SLOT_OTHER, ActionCodec
 from textedit_env.lm import NGramLM
-from textedit_env.metrics import make_scorer, parse_reward
+from textedit_env.metrics import parse_reward, scorer_builder
 from textedit_env.metrics.base import Edit, Scorer, join_units
 from textedit_env.render import FrameRenderer, render_text
 from textedit_env.tasks import (
@@ -231,8 +231,13 @@ class TextEditEnv(gym.Env):
 
         self.lm = self._language_model(lm, lm_order, task_seed)
         self._sampler = LanguageModelSampler(self.lm) if noise == "lm" else UniformSampler(self.task_set.vocabulary)
+        self._new_scorer = scorer_builder(
+            self.weights, unit=self.unit, tokenize=self.tokenize, use_stemmer=self.use_stemmer,
+            engine=self.reward_engine, extra={"fluency": self.lm.scorer} if self.lm is not None else None,
+        )
         self.action_space = spaces.Discrete(self.codec.n)
         self.observation_space = self._observation_space()
+        self._fields = self._observation_fields()
         # Four lines (reference, text, marked edits, status); marks can double a line's length.
         longest_line = 11 + 2 * self.max_length * (self._longest_unit() + 3)
         self._frames = FrameRenderer(columns=100, rows=4 * -(-longest_line // 100))
@@ -276,6 +281,17 @@ class TextEditEnv(gym.Env):
             return NGramLM(order=order).fit(self.task_set.training_references())
         return None
 
+    def _observation_fields(self) -> dict[str, slice]:
+        """Where each array of the "ids" observation lies in the one buffer that holds them all."""
+        fields, offset = {}, 0
+        # The text's two arrays side by side: a step shifts both with one slice of a 2-row view.
+        sizes = {"text": self.max_length, "text_slots": self.max_length, "reference": self.max_length}
+        sizes.update(reference_slots=self.max_length, candidates=self.num_candidates, lengths=2)
+        for name, size in sizes.items():
+            fields[name] = slice(offset, offset + size)
+            offset += size
+        return fields
+
     def _longest_unit(self) -> int:
         return max(map(len, self.vocabulary.itos))
 
@@ -318,7 +334,8 @@ class TextEditEnv(gym.Env):
 
     @property
     def scorer(self) -> Scorer:
-        """The metric's scorer of the current text (``preview`` scores edits without applying them)."""
+        """The metric's scorer of the current text (``preview`` and ``edit_scores`` score edits
+        without applying them)."""
         return self._scorer
 
     # ----------------------------------------------------------------- episode
@@ -362,20 +379,40 @@ class TextEditEnv(gym.Env):
         self._units, self._reference = source, reference
         self._candidates = self._draw_candidates(source, reference)
         self._slot = {w: k for k, w in enumerate(self._candidates)}
-        extra = {"fluency": self.lm.scorer} if self.lm is not None else None
-        self._scorer = make_scorer(
-            self.weights, reference, unit=self.unit, tokenize=self.tokenize,
-            use_stemmer=self.use_stemmer, engine=self.reward_engine, extra=extra,
-        )
+        self._scorer = self._new_scorer(reference)
         self._scorer.set_hypothesis(source)
         L, K = self.max_length, self.num_candidates
-        self._ref_ids = self.vocabulary.encode(reference, L)
-        self._cand_ids = self.vocabulary.encode(self._candidates, K)
-        self._ref_slots = self._slots(reference)
-        # The text's id and slot arrays are edited in place with each step, not rebuilt.
-        self._text_ids = self.vocabulary.encode(source, L)
-        self._text_slots = self._slots(source)
+        # One buffer holds every array of the "ids" observation: a step edits the text's arrays
+        # in place, and an observation is one copy of the buffer, cut into views.
+        self._buffer = np.zeros(self._fields["lengths"].stop, dtype=np.int64)
+        self._bind_views()
+        self._view("reference")[:] = self.vocabulary.encode(reference, L)
+        self._cand_ids[:] = self.vocabulary.encode(self._candidates, K)
+        self._view("reference_slots")[:] = self._slots(reference)
+        self._text_ids[:] = self.vocabulary.encode(source, L)
+        self._text_slots[:] = self._slots(source)
+        self._lengths[:] = len(source), len(reference)
         self._reference_text = join_units(reference, self.unit)
+
+    def _view(self, name: str) -> np.ndarray:
+        return self._buffer[self._fields[name]]
+
+    def _bind_views(self) -> None:
+        """The views of the buffer that steps edit."""
+        self._text_ids, self._text_slots = self._view("text"), self._view("text_slots")
+        self._text_rows = self._buffer[: 2 * self.max_length].reshape(2, self.max_length)
+        self._cand_ids, self._lengths = self._view("candidates"), self._view("lengths")
+
+    # Pickling and deep copies copy each array on its own: the views are rebuilt on the copy.
+    _VIEWS = ("_text_ids", "_text_slots", "_text_rows", "_cand_ids", "_lengths")
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in self._VIEWS}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if "_buffer" in state:
+            self._bind_views()
 
     def _draw_candidates(self, source: list[str], reference: list[str]) -> list[str]:
         """The reference's distinct units plus distractors, shuffled by the episode's generator."""
@@ -401,9 +438,9 @@ class TextEditEnv(gym.Env):
         action = self._check_action(action)
         op, position, slot = self.codec.decode(action)
         length = len(self._units)
-        text_slot = int(self._text_slots[position]) - SLOT_FIRST if position < length else -1
+        text_slot = self._slot.get(self._units[position], -1) if position < length else -1
         valid = self.codec.is_valid(op, position, slot, length, len(self._candidates), text_slot)
-        reward, terminated = -self.step_penalty, op == "stop"
+        reward = -self.step_penalty
         if not valid:
             reward -= self.invalid_penalty
         elif op != "stop":
@@ -412,22 +449,23 @@ class TextEditEnv(gym.Env):
             reward += self._scorer.apply(edit) - before
             edit.apply(self._units)
             self._edit_arrays(op, position, length, slot)
-            terminated = self._units == self._reference
+            self._lengths[0] = len(self._units)
         self._last = (action, reward, valid)
         info = self._info()
         info["invalid_action"] = not valid
+        terminated = op == "stop" or (valid and info["solved"])
         if self.render_mode == "human":
             self.render()
         return self._observation(), float(reward), terminated, False, info
 
     def _edit_arrays(self, op: str, position: int, length: int, slot: int | None) -> None:
         """Mirror an edit in the text's id and slot arrays, shifting their tails in place."""
-        for array in (self._text_ids, self._text_slots):
-            if op == "insert":
-                array[position + 1 : length + 1] = array[position:length]  # numpy copes with the overlap
-            elif op == "delete":
-                array[position : length - 1] = array[position + 1 : length]
-                array[length - 1] = 0
+        rows = self._text_rows
+        if op == "insert":
+            rows[:, position + 1 : length + 1] = rows[:, position:length]  # numpy copes with the overlap
+        elif op == "delete":
+            rows[:, position : length - 1] = rows[:, position + 1 : length]
+            rows[:, length - 1] = 0
         if op != "delete":
             self._text_ids[position] = self._cand_ids[slot]
             self._text_slots[position] = SLOT_FIRST + slot
@@ -452,14 +490,8 @@ class TextEditEnv(gym.Env):
     def _observation(self):
         if self.observation_mode == "text":
             return {"text": join_units(self._units, self.unit), "reference": self._reference_text}
-        return {
-            "text": self._text_ids.copy(),
-            "reference": self._ref_ids.copy(),
-            "candidates": self._cand_ids.copy(),
-            "text_slots": self._text_slots.copy(),
-            "reference_slots": self._ref_slots.copy(),
-            "lengths": np.array([len(self._units), len(self._reference)], dtype=np.int64),
-        }
+        buffer = self._buffer.copy()
+        return {name: buffer[where] for name, where in self._fields.items()}
 
     def _info(self) -> dict:
         return {
@@ -499,17 +531,11 @@ class TextEditEnv(gym.Env):
 
     def action_rewards(self) -> np.ndarray:
         """The reward each action would give in this state, without changing it."""
-        mask = self.action_masks()
-        rewards = np.full(self.codec.n, -(self.step_penalty + self.invalid_penalty))
-        rewards[0] = -self.step_penalty
-        actions = np.flatnonzero(mask[1:]) + 1
-        edits = []
-        for a in actions:
-            op, position, slot = self.codec.decode(int(a))
-            edits.append(Edit(op, position, self._word(slot)))
         before = self._scorer.score
-        rewards[actions] = np.asarray(self._scorer.preview(edits), dtype=np.float64) - before - self.step_penalty
-        return rewards
+        table = self._scorer.edit_scores(self._candidates)
+        scores = self.codec.scatter(before, table.delete, table.insert, table.replace, fill=before)
+        invalid = -(self.step_penalty + self.invalid_penalty)
+        return np.where(self.action_masks(), scores - before - self.step_penalty, invalid)
 
     # ----------------------------------------------------------------- rendering
     def render(self):

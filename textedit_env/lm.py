@@ -300,6 +300,9 @@ class FluencyScorer(Scorer):
     def score(self) -> float:
         return _mean_exp(self._logprobs)
 
+    def __len__(self) -> int:
+        return len(self._words)
+
     def apply(self, edit: Edit) -> float:
         self._words, self._logprobs = self._edited(edit)
         return self.score

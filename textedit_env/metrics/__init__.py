@@ -10,10 +10,11 @@ the same floats as the libraries, bit for bit, for every single metric (a weight
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from numbers import Real
 from typing import Callable, Mapping, Sequence, Union
 
-from textedit_env.metrics.base import Edit, Scorer, join_units
+from textedit_env.metrics.base import Edit, EditScores, Scorer, join_units
 from textedit_env.metrics.bleu import BleuScorer, check_tokenizer, sacrebleu_bleu
 from textedit_env.metrics.chrf import ChrfScorer
 from textedit_env.metrics.library import LibraryScorer, library_score
@@ -31,11 +32,13 @@ __all__ = [
     "ENGINES",
     "METRICS",
     "Edit",
+    "EditScores",
     "Scorer",
     "join_units",
     "library_score",
     "make_scorer",
     "parse_reward",
+    "scorer_builder",
 ]
 
 
@@ -67,6 +70,68 @@ def _incremental(weights: Mapping[str, float], reference_units: Sequence[str], u
     return RougeScorer(dict(weights), reference_units, unit=unit, use_stemmer=use_stemmer)
 
 
+@dataclass(frozen=True)
+class ScorerBuilder:
+    """Checked settings of a reward (from :func:`scorer_builder`); calling it with a reference
+    builds that reference's scorer. An environment checks its reward once and builds a scorer
+    every episode."""
+
+    weights: dict[str, float]
+    unit: str
+    tokenize: str
+    use_stemmer: bool
+    engine: str
+    extra: dict[str, ScorerFactory]
+
+    def _one(self, name: str, reference_units: list[str]) -> Scorer:
+        if name in self.extra:
+            return self.extra[name](reference_units)
+        if self.engine == "library":
+            return LibraryScorer(name, reference_units, unit=self.unit, tokenize=self.tokenize, use_stemmer=self.use_stemmer)
+        return _incremental({name: 1.0}, reference_units, self.unit, self.tokenize, self.use_stemmer)
+
+    def __call__(self, reference_units: Sequence[str]) -> Scorer:
+        reference_units, weights = list(reference_units), self.weights
+        if len(weights) == 1 and 1.0 in weights.values():
+            return self._one(next(iter(weights)), reference_units)  # a name, or {name: 1.0}: no mixing to pay for
+        parts = []
+        rouge = {n: w for n, w in weights.items() if n in ROUGE_TYPES}
+        for name, weight in weights.items():
+            if self.engine == "incremental" and name in rouge:
+                # The ROUGE types share one scorer (one tokenization per edit), in place of the first.
+                if name == next(iter(rouge)):
+                    parts.append((1.0, _incremental(rouge, reference_units, self.unit, self.tokenize, self.use_stemmer)))
+            else:
+                parts.append((weight, self._one(name, reference_units)))
+        if len(parts) == 1 and parts[0][0] == 1.0:
+            return parts[0][1]  # ROUGE types alone: their scorer already sums them, in the same order
+        return WeightedScorer(parts)
+
+
+def scorer_builder(
+    reward: Reward,
+    *,
+    unit: str = "word",
+    tokenize: str = "13a",
+    use_stemmer: bool = False,
+    engine: str = "incremental",
+    extra: Mapping[str, ScorerFactory] | None = None,
+) -> ScorerBuilder:
+    """Check the settings of :func:`make_scorer` once, for scorers of many references."""
+    extra = dict(extra or {})
+    shadowed = sorted(set(extra) & set(METRICS))
+    if shadowed:
+        raise ValueError(f"extra metrics {shadowed} would shadow built-in metrics {METRICS}")
+    weights = parse_reward(reward, extra_names=tuple(extra))
+    check_unit_kind(unit)
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r} is not supported; expected one of {ENGINES}")
+    check_tokenizer(tokenize)
+    if "bleu" in weights:
+        sacrebleu_bleu(tokenize)  # fails early if the tokenizer's optional dependency is missing
+    return ScorerBuilder(weights, unit, tokenize, use_stemmer, engine, extra)
+
+
 def make_scorer(
     reward: Reward,
     reference_units: Sequence[str],
@@ -83,35 +148,5 @@ def make_scorer(
     ``extra`` maps further metric names to ``factory(reference_units) -> Scorer``. A single
     name (or ``{name: 1.0}``) gives that metric's scorer; a dict gives a :class:`WeightedScorer`.
     """
-    extra = dict(extra or {})
-    shadowed = sorted(set(extra) & set(METRICS))
-    if shadowed:
-        raise ValueError(f"extra metrics {shadowed} would shadow built-in metrics {METRICS}")
-    weights = parse_reward(reward, extra_names=tuple(extra))
-    check_unit_kind(unit)
-    if engine not in ENGINES:
-        raise ValueError(f"engine={engine!r} is not supported; expected one of {ENGINES}")
-    check_tokenizer(tokenize)
-    if "bleu" in weights:
-        sacrebleu_bleu(tokenize)  # fails early if the tokenizer's optional dependency is missing
-    reference_units = list(reference_units)
-
-    def build(name: str) -> Scorer:
-        if name in extra:
-            return extra[name](reference_units)
-        if engine == "library":
-            return LibraryScorer(name, reference_units, unit=unit, tokenize=tokenize, use_stemmer=use_stemmer)
-        return _incremental({name: 1.0}, reference_units, unit, tokenize, use_stemmer)
-
-    if len(weights) == 1 and 1.0 in weights.values():
-        return build(next(iter(weights)))  # a name, or {name: 1.0}: no mixing to pay for
-    parts = []
-    rouge = {n: w for n, w in weights.items() if n in ROUGE_TYPES}
-    for name, weight in weights.items():
-        if engine == "incremental" and name in rouge:
-            # The ROUGE types share one scorer (one tokenization per edit), in place of the first.
-            if name == next(iter(rouge)):
-                parts.append((1.0, _incremental(rouge, reference_units, unit, tokenize, use_stemmer)))
-        else:
-            parts.append((weight, build(name)))
-    return WeightedScorer(parts)
+    options = {"unit": unit, "tokenize": tokenize, "use_stemmer": use_stemmer, "engine": engine, "extra": extra}
+    return scorer_builder(reward, **options)(reference_units)

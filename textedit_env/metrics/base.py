@@ -11,19 +11,19 @@ Scores are on a 0-1 scale (sacrebleu's BLEU and chrF divided by 100).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
+
+import numpy as np
 
 OPS = ("insert", "delete", "replace")
 
 
-@dataclass(frozen=True)
-class Edit:
+class Edit(NamedTuple):
     """One unit-level edit of a text.
 
     ``insert`` makes ``word`` the ``position``-th unit (0 <= position <= length);
     ``delete`` removes the unit at ``position``; ``replace`` overwrites it with ``word``
-    (0 <= position < length for both).
+    (0 <= position < length for both). A named tuple: one is made for every step.
     """
 
     op: str
@@ -47,6 +47,18 @@ def join_units(units: Sequence[str], unit: str) -> str:
     return (" " if unit == "word" else "").join(units)
 
 
+class EditScores(NamedTuple):
+    """Score after each single edit of an ``n``-unit hypothesis writing one of ``k`` words.
+
+    ``delete[p]`` deletes unit p; ``insert[p, i]`` inserts ``words[i]`` at position p
+    (0 <= p <= n); ``replace[p, i]`` overwrites unit p with ``words[i]``.
+    """
+
+    delete: np.ndarray  # (n,)
+    insert: np.ndarray  # (n + 1, k)
+    replace: np.ndarray  # (n, k)
+
+
 class Scorer(ABC):
     """Score of a changing hypothesis against one fixed reference."""
 
@@ -66,3 +78,17 @@ class Scorer(ABC):
     @abstractmethod
     def preview(self, edits: Sequence[Edit]) -> list[float]:
         """Score the hypothesis would have after each edit alone; the state is unchanged."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Number of units of the current hypothesis."""
+
+    def edit_scores(self, words: Sequence[str]) -> EditScores:
+        """The score after every delete, and every insert and replace writing one of ``words``;
+        the state is unchanged. Equal to :meth:`preview` of those edits (scorers override it with
+        a batched computation)."""
+        n, k = len(self), len(words)
+        edits = [Edit("delete", p) for p in range(n)]
+        edits += [Edit(op, p, w) for op, top in (("insert", n + 1), ("replace", n)) for p in range(top) for w in words]
+        scores = np.array(self.preview(edits), dtype=np.float64)
+        return EditScores(scores[:n], scores[n : n + (n + 1) * k].reshape(n + 1, k), scores[n + (n + 1) * k :].reshape(n, k))

@@ -24,9 +24,10 @@ from typing import Sequence
 from sacrebleu.metrics.bleu import BLEU
 
 from textedit_env.metrics.base import join_units
-from textedit_env.metrics.splice import NgramScorer, PerUnit, Retokenize, Splitter, join_tuples
+from textedit_env.metrics.ngrams import reference_ngrams
+from textedit_env.metrics.splice import NgramScorer, PerUnit, Retokenize, Splitter
 
-ORDERS = (1, 2, 3, 4)
+MAX_ORDER = 4
 # Tokenizers for which tokenizing each whitespace-free word alone equals tokenizing the line.
 PER_WORD_TOKENIZERS = frozenset({"13a", "char", "none"})
 
@@ -83,14 +84,14 @@ def bleu_from_stats(ref_len: int, hyp_len: int, correct: tuple[int, int, int, in
 
 class BleuScorer(NgramScorer):
     def __init__(self, reference_units: Sequence[str], *, unit: str = "word", tokenize: str = "13a") -> None:
-        reference = line_tokens(tokenize, join_units(reference_units, unit))
-        self._ref_len = len(reference)
+        reference = reference_ngrams(line_tokens(tokenize, join_units(reference_units, unit)), MAX_ORDER)
+        self._ref_len = len(reference.ids)
         # partial, not closures: scorers (and the environments holding them) must pickle.
         if unit == "word" and tokenize in PER_WORD_TOKENIZERS:
-            splitter: Splitter = PerUnit(partial(word_tokens, tokenize), join_tuples)
+            splitter: Splitter = PerUnit(partial(word_tokens, tokenize), reference)
         else:
-            splitter = Retokenize(partial(line_tokens, tokenize), unit)
-        super().__init__(splitter, reference, ORDERS)
+            splitter = Retokenize(partial(line_tokens, tokenize), reference, unit)
+        super().__init__(splitter, reference)
 
     def _value(self, hyp_len: int, matches: list[int]) -> float:
         return bleu_from_stats(self._ref_len, hyp_len, tuple(matches[1:]))

@@ -14,7 +14,8 @@ from typing import Sequence
 from sacrebleu.metrics.chrf import CHRF
 
 from textedit_env.metrics.base import join_units
-from textedit_env.metrics.splice import NgramScorer, PerUnit, join_tuples
+from textedit_env.metrics.ngrams import reference_ngrams
+from textedit_env.metrics.splice import NgramScorer, PerUnit
 
 ORDERS = tuple(range(1, CHRF.CHAR_ORDER + 1))
 FACTOR = CHRF.BETA**2
@@ -48,9 +49,9 @@ def chrf_from_stats(hyp_len: int, ref_totals: Sequence[int], matches: Sequence[i
 
 class ChrfScorer(NgramScorer):
     def __init__(self, reference_units: Sequence[str], *, unit: str = "word") -> None:
-        reference = without_whitespace(join_units(reference_units, unit))
-        self._ref_totals = [0] + [max(len(reference) - n + 1, 0) for n in ORDERS]
-        super().__init__(PerUnit(without_whitespace, join_tuples), reference, ORDERS)
+        reference = reference_ngrams(without_whitespace(join_units(reference_units, unit)), CHRF.CHAR_ORDER)
+        self._ref_totals = [0] + [max(len(reference.ids) - n + 1, 0) for n in ORDERS]
+        super().__init__(PerUnit(without_whitespace, reference), reference)
 
     def _value(self, hyp_len: int, matches: list[int]) -> float:
         return chrf_from_stats(hyp_len, self._ref_totals, matches)

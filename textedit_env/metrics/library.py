@@ -77,6 +77,9 @@ class LibraryScorer(Scorer):
     def score(self) -> float:
         return self._score
 
+    def __len__(self) -> int:
+        return len(self._units)
+
     def apply(self, edit: Edit) -> float:
         check_edit(edit, len(self._units))
         edit.apply(self._units)

@@ -1,127 +1,144 @@
 """Clipped n-gram matches kept up to date while the hypothesis sequence is spliced.
 
-BLEU (word n-grams 1-4), ROUGE-N (one order) and chrF (character n-grams 1-6) all need
+BLEU (word n-grams 1-4), ROUGE-N (orders 1-2) and chrF (character n-grams 1-6) all need
 ``sum over n-grams g of min(hyp_count(g), ref_count(g))`` per order. Replacing
-``seq[start:stop]`` changes only the n-grams that overlap the replaced span, so order n
-looks at most n-1 items to either side, and each affected n-gram moves the clipped count
-by ``min(new, ref) - min(old, ref)``.
+``ids[start:stop]`` changes only the n-grams that overlap the replaced span (or straddle it,
+when it is empty), so order n looks at most n-1 items to either side of the span.
 
-A sequence is a tuple of items (word tokens or characters) and an n-gram key is a tuple of
-n items, so the same code serves word and character n-grams.
+Items (word tokens or characters) are integers here: the reference's distinct items get ids
+1..V and every other item 0. An n-gram of ids d_1..d_n is the integer key
+``d_1 * B**(n-1) + ... + d_n`` with ``B = V + 1``: its base-B digits, all non-zero, so keys
+of different orders never collide, and hashing an int is cheaper than hashing a tuple of
+strings. Only n-grams that occur in the reference are counted on the hypothesis side (no
+other n-gram can match, and n-gram totals follow from the length alone), and every prefix of
+a reference n-gram is a reference n-gram: an n-gram walk from one start position stops at the
+first prefix that is not one, which for an item outside the reference is at once.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Iterable, Sequence
 
 Seq = tuple[str, ...]
+Piece = tuple[int, ...]
 
 
-class Splice(NamedTuple):
-    """``seq[start:stop]`` is replaced by ``new``."""
+class ReferenceNgrams:
+    """Item ids and n-gram counts (every order up to ``max_order``) of one reference."""
 
-    start: int
-    stop: int
-    new: Seq
+    def __init__(self, reference: Seq, max_order: int) -> None:
+        self.max_order = max_order
+        self.item_ids = {item: i for i, item in enumerate(dict.fromkeys(reference), start=1)}
+        self.base = len(self.item_ids) + 1
+        self.ids = [self.item_ids[item] for item in reference]
+        self.counts: dict[int, int] = {}  # n-gram key -> count, orders 1..max_order
+        ids, base = self.ids, self.base
+        for i in range(len(ids)):
+            key = 0
+            for j in range(i, min(i + max_order, len(ids))):
+                key = key * base + ids[j]
+                self.counts[key] = self.counts.get(key, 0) + 1
 
-    def applied_to(self, seq: Seq) -> Seq:
-        return seq[: self.start] + self.new + seq[self.stop :]
-
-    def length_after(self, seq: Seq) -> int:
-        return len(seq) - (self.stop - self.start) + len(self.new)
+    def encode(self, items: Iterable[str]) -> Piece:
+        """Ids of items: 0 for an item the reference does not hold."""
+        ids = self.item_ids
+        return tuple([ids.get(item, 0) for item in items])
 
 
 @lru_cache(maxsize=4096)
-def reference_counts(reference: Seq, orders: tuple[int, ...]) -> dict[Seq, int]:
-    """``count_ngrams`` of a reference, shared by every scorer of it: read-only."""
-    return count_ngrams(reference, orders)
-
-
-def count_ngrams(seq: Seq, orders: tuple[int, ...]) -> dict[Seq, int]:
-    counts: dict[Seq, int] = {}
-    for n in orders:
-        for i in range(len(seq) - n + 1):
-            key = seq[i : i + n]
-            counts[key] = counts.get(key, 0) + 1
-    return counts
+def reference_ngrams(reference: Seq, max_order: int) -> ReferenceNgrams:
+    """Shared by every scorer of the same reference: read-only."""
+    return ReferenceNgrams(reference, max_order)
 
 
 class NgramMatcher:
-    """Clipped match counts of a hypothesis against one reference, for the given orders.
+    """Clipped match counts of a hypothesis (a list of item ids) against one reference.
 
-    ``matches[n]`` is the clipped match count of order n (index 0 and unused orders stay 0).
-    Only n-grams that occur in the reference are tracked on the hypothesis side: the others
-    never match, and n-gram totals follow from the length alone.
+    ``matches[n]`` is the clipped match count of order n, for n = 1..max_order (index 0 is
+    unused). For each reference n-gram the matcher keeps its *room*, reference count minus
+    hypothesis count, and moves it one n-gram at a time: adding one is a match when the room
+    was positive, removing one takes a match away when the room becomes positive. That is
+    ``min(hyp, ref)`` summed, kept exact, with one dict lookup per n-gram.
     """
 
-    def __init__(self, reference: Seq, orders: tuple[int, ...]) -> None:
-        self.orders = orders
-        self._reach = max(orders) - 1  # how far outside a splice its n-grams extend
-        self._pad = (None,) * self._reach
-        self._bounds: dict[int, list[tuple[int, int]]] = {}  # span length -> n-gram slice bounds
-        self.ref_counts = reference_counts(tuple(reference), orders)
-        self._vocab = frozenset(reference)
-        self.hyp_counts: dict[Seq, int] = {}
-        self.matches = [0] * (max(orders) + 1)
+    def __init__(self, reference: ReferenceNgrams) -> None:
+        self.reference = reference
+        self._room = dict(reference.counts)
+        self.matches = [0] * (reference.max_order + 1)
 
-    def reset(self, seq: Seq) -> None:
-        ref = self.ref_counts
-        self.hyp_counts = {k: c for k, c in count_ngrams(seq, self.orders).items() if k in ref}
+    def reset(self, ids: Sequence[int]) -> None:
+        self._room = dict(self.reference.counts)
         self.matches = [0] * len(self.matches)
-        for key, count in self.hyp_counts.items():
-            self.matches[len(key)] += min(count, ref[key])
+        self._extend([(0, 0, 0)], ids, len(ids), 1)
 
-    def _slices(self, span: int) -> list[tuple[int, int]]:
-        """Bounds of the n-grams, all orders, of a window ``pad + span + pad`` that overlap the
-        span, or straddle its position when it is empty."""
-        bounds = self._bounds.get(span)
-        if bounds is None:
-            reach = self._reach
-            # Starts from reach-n+1 (ends just inside the span) to the span's last item.
-            bounds = [(i, i + n) for n in self.orders for i in range(reach + 1 - n, reach + span)]
-            self._bounds[span] = bounds
-        return bounds
+    def _chains(self, ids: list[int], start: int) -> list[tuple[int, int, int]]:
+        """Where the n-grams through position ``start`` can begin: ``(p, key, 0)`` for each p < max
+        order such that ``ids[start-p:start]`` is a reference n-gram, its key, from p = 0 up.
 
-    def _delta(self, seq: Seq, splice: Splice) -> dict[Seq, int]:
-        """Change of the hypothesis count of every reference n-gram the splice touches."""
-        ref, reach = self.ref_counts, self._reach
-        start, stop, new = splice
-        # Windows hold ``reach`` items either side of the span, padded past the ends of the
-        # sequence with None (which no reference n-gram contains), so slice bounds are fixed.
-        head = seq[start - reach : start] if start >= reach else self._pad[start:] + seq[:start]
-        tail = seq[stop : stop + reach]
-        if len(tail) < reach:
-            tail += self._pad[len(tail) :]
-        delta: dict[Seq, int] = {}
-        for sign, span in ((-1, seq[start:stop]), (1, new)):
-            # Every affected n-gram holds an item of a non-empty span: if none of those items
-            # is in the reference, no affected n-gram is (the common case for random words).
-            if span and self._vocab.isdisjoint(span):
-                continue
-            window = head + span + tail
-            for a, b in self._slices(len(span)):
-                key = window[a:b]
-                if key in ref:
-                    delta[key] = delta.get(key, 0) + sign
-        return delta
+        A substring of a reference n-gram occurs in the reference too, so p grows until the
+        first failure; any longer context cannot begin a reference n-gram that reaches ``start``.
+        """
+        known, base = self.reference.counts, self.reference.base
+        chains, key, power = [(0, 0, 0)], 0, 1
+        for i in range(start - 1, max(start - self.reference.max_order, -1), -1):
+            item = ids[i]
+            key += item * power
+            if not item or key not in known:
+                break
+            chains.append((start - i, key, 0))
+            power *= base
+        return chains
 
-    def _updated(self, delta: dict[Seq, int], store: dict[Seq, int] | None) -> list[int]:
-        """Match counts after ``delta``; the new hypothesis counts go into ``store`` if given."""
-        ref, hyp = self.ref_counts, self.hyp_counts
-        matches = self.matches[:]
-        for key, d in delta.items():
-            if d:
-                had = hyp.get(key, 0)
-                matches[len(key)] += min(had + d, ref[key]) - min(had, ref[key])
-                if store is not None:
-                    store[key] = had + d
-        return matches
+    def _extend(self, chains: list[tuple[int, int, int]], tail: Sequence[int], span: int, sign: int) -> None:
+        """Add (sign 1) or remove (sign -1) the reference n-grams that overlap the span
+        ``tail[:span]`` (that straddle its place when it is empty), ``tail`` being the span
+        and the items after it. A removed n-gram was counted before.
 
-    def matches_after(self, seq: Seq, splice: Splice) -> list[int]:
-        """``matches`` as they would be after the splice; nothing changes."""
-        return self._updated(self._delta(seq, splice), None)
+        Each n-gram starts at a chain (the context before the span, see :meth:`_chains`) or
+        inside the span, and is walked item by item into ``tail`` until it leaves the
+        reference's n-grams (an item outside the reference, id 0, ends it at once).
+        """
+        if span and not any(tail[:span]):
+            return  # every affected n-gram holds an item outside the reference
+        if span > 1:
+            chains = chains + [(0, 0, offset) for offset in range(1, span)]
+        elif not span:
+            chains = chains[1:]  # an empty span: only n-grams from before it, across it
+        room, matches = self._room, self.matches
+        base, order = self.reference.base, self.reference.max_order
+        for n, key, offset in chains:
+            for item in tail[offset : offset + order - n]:
+                key = key * base + item
+                left = room.get(key)
+                if left is None:
+                    break  # no reference n-gram starts with this one
+                n += 1
+                room[key] = left - sign
+                # The room while the n-gram is absent: before adding it, after removing it.
+                if (left if sign > 0 else left + 1) > 0:
+                    matches[n] += sign
 
-    def splice(self, seq: Seq, splice: Splice) -> None:
-        """Apply the splice to the counts (``seq`` is the sequence before it)."""
-        self.matches = self._updated(self._delta(seq, splice), self.hyp_counts)
+    def splice(self, ids: list[int], start: int, stop: int, piece: Piece) -> None:
+        """Count ``ids[start:stop] = piece`` (``ids`` is the sequence before it; the caller
+        splices it)."""
+        chains, reach = self._chains(ids, start), self.reference.max_order - 1
+        self._extend(chains, ids[start : stop + reach], stop - start, -1)
+        self._extend(chains, (*piece, *ids[stop : stop + reach]), len(piece), 1)
+
+    def matches_each(self, ids: list[int], start: int, stop: int, pieces: Sequence[Piece]) -> list[list[int]]:
+        """``matches`` after ``ids[start:stop] = piece``, for each piece alone; nothing changes.
+
+        The context's chains and the removal of the old span's n-grams are shared by all pieces.
+        """
+        chains, reach = self._chains(ids, start), self.reference.max_order - 1
+        old, right = ids[start : stop + reach], ids[stop : stop + reach]
+        self._extend(chains, old, stop - start, -1)
+        after = []
+        for piece in pieces:
+            tail = (*piece, *right)
+            self._extend(chains, tail, len(piece), 1)
+            after.append(self.matches[:])
+            self._extend(chains, tail, len(piece), -1)
+        self._extend(chains, old, stop - start, 1)
+        return after

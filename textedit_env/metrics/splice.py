@@ -1,26 +1,31 @@
 """From unit edits to splices of a metric's item sequence, and the scorers built on that.
 
 Each incremental metric scores a sequence of items (BLEU/ROUGE tokens, chrF characters)
-derived from the units. A :class:`Splitter` turns one unit edit into the
-:class:`~textedit_env.metrics.ngrams.Splice` of that sequence, in one of two ways:
+derived from the units, held as reference item ids (see :mod:`~textedit_env.metrics.ngrams`).
+A :class:`Splitter` turns one unit edit into the splice ``ids[start:stop] = piece`` of that
+sequence, in one of two ways:
 
 - :class:`PerUnit`: the items of the joined text are the concatenation of each unit's items
   (true for chrF always, and for word units with BLEU's 13a/char/none tokenizers and
-  ROUGE's tokenizer), so the splice is the edited unit's items, found from per-unit lengths.
+  ROUGE's tokenizer), so the piece is the edited unit's items, found from per-unit lengths.
 - :class:`Retokenize`: otherwise (character units, or tokenizers whose result depends on
   neighbouring words), the edited text is tokenized from scratch and the splice is what
-  differs between old and new items after their common prefix and suffix. Still exact;
-  the n-gram update after it stays local.
+  differs between old and new ids after their common prefix and suffix. Still exact;
+  the statistics' update after it stays local.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from itertools import chain
-from typing import Callable, Iterable, Sequence
+from itertools import accumulate, chain
+from typing import Callable, Sequence
 
-from textedit_env.metrics.base import OPS, Edit, Scorer, join_units
-from textedit_env.metrics.ngrams import NgramMatcher, Seq, Splice
+import numpy as np
+
+from textedit_env.metrics.base import OPS, Edit, EditScores, Scorer, join_units
+from textedit_env.metrics.ngrams import NgramMatcher, Piece, ReferenceNgrams, Seq
+
+Splice = tuple[int, int, Piece]  # ids[start:stop] is replaced by piece
 
 
 def check_edit(edit: Edit, length: int) -> None:
@@ -41,144 +46,175 @@ def edited(units: Sequence[str], edit: Edit) -> list[str]:
     return copy
 
 
-def join_tuples(pieces: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
-    return tuple(chain.from_iterable(pieces))
-
-
 class Splitter(ABC):
-    """Holds the item sequence ``seq`` of the current units."""
+    """Derives the item ids of a hypothesis and locates the splice of each edit."""
 
-    seq: Seq
-
-    @abstractmethod
-    def reset(self, units: Sequence[str]) -> None:
-        """Derive ``seq`` from the whole hypothesis."""
+    def __init__(self, items: Callable[[str], Seq], reference: ReferenceNgrams) -> None:
+        self._items = items
+        self._reference = reference
 
     @abstractmethod
-    def locate(self, units: Sequence[str], edit: Edit) -> Splice:
-        """The splice of ``seq`` that ``edit`` of ``units`` causes; nothing changes."""
+    def reset(self, units: Sequence[str]) -> list[int]:
+        """The item ids of the whole hypothesis."""
 
-    def commit(self, edit: Edit, splice: Splice) -> None:
-        """Record an applied edit and its splice (from :meth:`locate`)."""
-        self.seq = splice.applied_to(self.seq)
+    @abstractmethod
+    def locate(self, units: Sequence[str], ids: list[int], edit: Edit) -> Splice:
+        """The splice of ``ids`` (the ids of ``units``) that ``edit`` causes; nothing changes."""
+
+    def commit(self, edit: Edit, piece_length: int) -> None:
+        """Record an applied edit whose piece (from :meth:`locate`) had ``piece_length`` items."""
 
 
 class PerUnit(Splitter):
     """Items of the text are the concatenation of the items of each unit."""
 
-    def __init__(self, items: Callable[[str], Seq], join: Callable[[Iterable[Seq]], Seq]) -> None:
-        self._items = items
-        self._join = join
-        self._lengths: list[int] = []  # items per unit, to find where a unit's items start
+    def __init__(self, items: Callable[[str], Seq], reference: ReferenceNgrams) -> None:
+        super().__init__(items, reference)
+        self.lengths: list[int] = []  # items per unit, to find where a unit's items start
+        self._pieces: dict[str, Piece] = {}  # unit -> its item ids, for this reference
 
-    def reset(self, units: Sequence[str]) -> None:
-        pieces = [self._items(u) for u in units]
-        self._lengths = [len(p) for p in pieces]
-        self.seq = self._join(pieces)
+    def piece(self, unit: str) -> Piece:
+        piece = self._pieces.get(unit)
+        if piece is None:
+            piece = self._pieces[unit] = self._reference.encode(self._items(unit))
+        return piece
 
-    def locate(self, units: Sequence[str], edit: Edit) -> Splice:
-        start = sum(self._lengths[: edit.position])
-        stop = start if edit.op == "insert" else start + self._lengths[edit.position]
-        new = self.seq[:0] if edit.op == "delete" else self._items(edit.word)
-        return Splice(start, stop, new)
+    def reset(self, units: Sequence[str]) -> list[int]:
+        items = [self._items(u) for u in units]
+        self.lengths = [len(i) for i in items]
+        return list(self._reference.encode(chain.from_iterable(items)))
 
-    def commit(self, edit: Edit, splice: Splice) -> None:
-        super().commit(edit, splice)
+    def locate(self, units: Sequence[str], ids: list[int], edit: Edit) -> Splice:
+        op, position = edit.op, edit.position
+        start = sum(self.lengths[:position])
+        if op == "insert":
+            return start, start, self.piece(edit.word)
+        stop = start + self.lengths[position]
+        return start, stop, () if op == "delete" else self.piece(edit.word)
+
+    def commit(self, edit: Edit, piece_length: int) -> None:
         if edit.op == "insert":
-            self._lengths.insert(edit.position, len(splice.new))
+            self.lengths.insert(edit.position, piece_length)
         elif edit.op == "delete":
-            del self._lengths[edit.position]
+            del self.lengths[edit.position]
         else:
-            self._lengths[edit.position] = len(splice.new)
+            self.lengths[edit.position] = piece_length
 
 
 class Retokenize(Splitter):
     """Items come from the whole joined text; a splice is the difference of two tokenizations."""
 
-    def __init__(self, items: Callable[[str], Seq], unit: str) -> None:
-        self._items = items
+    def __init__(self, items: Callable[[str], Seq], reference: ReferenceNgrams, unit: str) -> None:
+        super().__init__(items, reference)
         self._unit = unit
 
-    def reset(self, units: Sequence[str]) -> None:
-        self.seq = self._items(join_units(units, self._unit))
+    def reset(self, units: Sequence[str]) -> list[int]:
+        return list(self._reference.encode(self._items(join_units(units, self._unit))))
 
-    def locate(self, units: Sequence[str], edit: Edit) -> Splice:
-        old, new = self.seq, self._items(join_units(edited(units, edit), self._unit))
-        shortest = min(len(old), len(new))
+    def locate(self, units: Sequence[str], ids: list[int], edit: Edit) -> Splice:
+        new = self._reference.encode(self._items(join_units(edited(units, edit), self._unit)))
+        shortest = min(len(ids), len(new))
         head = 0
-        while head < shortest and old[head] == new[head]:
+        while head < shortest and ids[head] == new[head]:
             head += 1
         tail = 0
-        while tail < shortest - head and old[-1 - tail] == new[-1 - tail]:
+        while tail < shortest - head and ids[-1 - tail] == new[-1 - tail]:
             tail += 1
-        return Splice(head, len(old) - tail, new[head : len(new) - tail])
+        return head, len(ids) - tail, new[head : len(new) - tail]
 
 
 class SpliceScorer(Scorer):
-    """A scorer whose statistics follow the splices of its splitter's sequence."""
+    """A scorer whose statistics follow the splices of its splitter's item ids."""
 
     def __init__(self, splitter: Splitter) -> None:
         self._splitter = splitter
         self._units: list[str] = []
-        self.set_hypothesis([])
+        self._ids: list[int] = []
+        self._score = self._rebuild(self._ids)
 
     @abstractmethod
-    def _rebuild(self, seq: Seq) -> float:
-        """Recompute the statistics of ``seq`` from scratch; return its score."""
+    def _rebuild(self, ids: list[int]) -> float:
+        """Recompute the statistics of ``ids`` from scratch; return its score."""
 
     @abstractmethod
-    def _peek(self, seq: Seq, splice: Splice) -> float:
-        """Score after ``splice`` of ``seq``, statistics unchanged."""
+    def _commit(self, ids: list[int], start: int, stop: int, piece: Piece) -> float:
+        """Update the statistics for ``ids[start:stop] = piece`` (``ids`` is the sequence
+        before it); return the new score."""
 
     @abstractmethod
-    def _commit(self, seq: Seq, splice: Splice) -> float:
-        """Update the statistics for ``splice`` of ``seq``; return the new score."""
+    def _scores_at(self, ids: list[int], start: int, stop: int, pieces: Sequence[Piece]) -> list[float]:
+        """Score after ``ids[start:stop] = piece`` for each piece alone; statistics unchanged."""
 
     def set_hypothesis(self, units: Sequence[str]) -> float:
         self._units = list(units)
-        self._splitter.reset(self._units)
-        self._score = self._rebuild(self._splitter.seq)
+        self._ids = self._splitter.reset(self._units)
+        self._score = self._rebuild(self._ids)
         return self._score
 
     @property
     def score(self) -> float:
         return self._score
 
+    def __len__(self) -> int:
+        return len(self._units)
+
     def apply(self, edit: Edit) -> float:
         check_edit(edit, len(self._units))
-        splice = self._splitter.locate(self._units, edit)
-        self._score = self._commit(self._splitter.seq, splice)
-        self._splitter.commit(edit, splice)
+        start, stop, piece = self._splitter.locate(self._units, self._ids, edit)
+        self._score = self._commit(self._ids, start, stop, piece)
+        self._ids[start:stop] = piece
+        self._splitter.commit(edit, len(piece))
         edit.apply(self._units)
         return self._score
 
     def preview(self, edits: Sequence[Edit]) -> list[float]:
-        units, seq, locate = self._units, self._splitter.seq, self._splitter.locate
+        units, ids, locate = self._units, self._ids, self._splitter.locate
         scores = []
         for edit in edits:
             check_edit(edit, len(units))
-            scores.append(self._peek(seq, locate(units, edit)))
+            start, stop, piece = locate(units, ids, edit)
+            scores += self._scores_at(ids, start, stop, (piece,))
         return scores
+
+    def edit_scores(self, words: Sequence[str]) -> EditScores:
+        splitter = self._splitter
+        if not isinstance(splitter, PerUnit):
+            return super().edit_scores(words)
+        # Words without reference items score alike (for one item count): they are scored once,
+        # as zeros, as are words with the same items. Deleting is writing no items.
+        pieces = [p if any(p) else (0,) * len(p) for p in map(splitter.piece, words)]
+        unique = list(dict.fromkeys([*pieces, ()]))
+        column = {p: i for i, p in enumerate(unique)}
+        words_at = np.array([column[p] for p in pieces], dtype=np.intp)
+        # Edits at one place share the removal of what was there: one batch per place.
+        ids, bounds = self._ids, list(accumulate(splitter.lengths, initial=0))
+        insert = [self._scores_at(ids, b, b, unique) for b in bounds]
+        replace = [self._scores_at(ids, a, b, unique) for a, b in zip(bounds, bounds[1:])]
+        insert_table = np.array(insert, dtype=np.float64).reshape(len(insert), len(unique))
+        replace_table = np.array(replace, dtype=np.float64).reshape(len(replace), len(unique))
+        return EditScores(replace_table[:, column[()]], insert_table[:, words_at], replace_table[:, words_at])
 
 
 class NgramScorer(SpliceScorer):
     """A metric that is a function of the hypothesis length and its clipped n-gram matches."""
 
-    def __init__(self, splitter: Splitter, reference: Seq, orders: tuple[int, ...]) -> None:
-        self._matcher = NgramMatcher(reference, orders)
+    def __init__(self, splitter: Splitter, reference: ReferenceNgrams) -> None:
+        self._matcher = NgramMatcher(reference)
         super().__init__(splitter)
 
     @abstractmethod
     def _value(self, hyp_len: int, matches: list[int]) -> float:
         """The metric from the hypothesis length and ``matches[n]`` per order n."""
 
-    def _rebuild(self, seq: Seq) -> float:
-        self._matcher.reset(seq)
-        return self._value(len(seq), self._matcher.matches)
+    def _rebuild(self, ids: list[int]) -> float:
+        self._matcher.reset(ids)
+        return self._value(len(ids), self._matcher.matches)
 
-    def _peek(self, seq: Seq, splice: Splice) -> float:
-        return self._value(splice.length_after(seq), self._matcher.matches_after(seq, splice))
+    def _commit(self, ids: list[int], start: int, stop: int, piece: Piece) -> float:
+        self._matcher.splice(ids, start, stop, piece)
+        return self._value(len(ids) - (stop - start) + len(piece), self._matcher.matches)
 
-    def _commit(self, seq: Seq, splice: Splice) -> float:
-        self._matcher.splice(seq, splice)
-        return self._value(splice.length_after(seq), self._matcher.matches)
+    def _scores_at(self, ids: list[int], start: int, stop: int, pieces: Sequence[Piece]) -> list[float]:
+        rest, value = len(ids) - (stop - start), self._value
+        each = self._matcher.matches_each(ids, start, stop, pieces)
+        return [value(rest + len(piece), matches) for piece, matches in zip(pieces, each)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from textedit_env.metrics.base import Edit, Scorer
+from textedit_env.metrics.base import Edit, EditScores, Scorer
 
 
 class WeightedScorer(Scorer):
@@ -28,9 +28,17 @@ class WeightedScorer(Scorer):
     def score(self) -> float:
         return self._mix([scorer.score for _, scorer in self.parts])
 
+    def __len__(self) -> int:
+        return len(self.parts[0][1])
+
     def apply(self, edit: Edit) -> float:
         return self._mix([scorer.apply(edit) for _, scorer in self.parts])
 
     def preview(self, edits: Sequence[Edit]) -> list[float]:
         columns = [scorer.preview(edits) for _, scorer in self.parts]
         return [self._mix(row) for row in zip(*columns)]
+
+    def edit_scores(self, words: Sequence[str]) -> EditScores:
+        tables = [(weight, scorer.edit_scores(words)) for weight, scorer in self.parts]
+        # Elementwise, the same float operations as ``_mix`` (starting from 0, in order).
+        return EditScores(*(sum(weight * table[i] for weight, table in tables) for i in range(3)))
