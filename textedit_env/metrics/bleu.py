@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache, partial
+from itertools import chain
 from typing import Sequence
 
 from sacrebleu.metrics.bleu import BLEU
@@ -84,10 +85,15 @@ def bleu_from_stats(ref_len: int, hyp_len: int, correct: tuple[int, int, int, in
 
 class BleuScorer(NgramScorer):
     def __init__(self, reference_units: Sequence[str], *, unit: str = "word", tokenize: str = "13a") -> None:
-        reference = reference_ngrams(line_tokens(tokenize, join_units(reference_units, unit)), MAX_ORDER)
+        per_word = unit == "word" and tokenize in PER_WORD_TOKENIZERS
+        if per_word:  # the words' cached tokens: a new reference is seldom made of new words
+            tokens = tuple(chain.from_iterable(word_tokens(tokenize, w) for w in reference_units))
+        else:
+            tokens = line_tokens(tokenize, join_units(reference_units, unit))
+        reference = reference_ngrams(tokens, MAX_ORDER)
         self._ref_len = len(reference.ids)
         # partial, not closures: scorers (and the environments holding them) must pickle.
-        if unit == "word" and tokenize in PER_WORD_TOKENIZERS:
+        if per_word:
             splitter: Splitter = PerUnit(partial(word_tokens, tokenize), reference)
         else:
             splitter = Retokenize(partial(line_tokens, tokenize), reference, unit)

@@ -17,6 +17,7 @@ first prefix that is not one, which for an item outside the reference is at once
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import lru_cache
 from typing import Iterable, Sequence
 
@@ -32,13 +33,11 @@ class ReferenceNgrams:
         self.item_ids = {item: i for i, item in enumerate(dict.fromkeys(reference), start=1)}
         self.base = len(self.item_ids) + 1
         self.ids = [self.item_ids[item] for item in reference]
-        self.counts: dict[int, int] = {}  # n-gram key -> count, orders 1..max_order
-        ids, base = self.ids, self.base
-        for i in range(len(ids)):
-            key = 0
-            for j in range(i, min(i + max_order, len(ids))):
-                key = key * base + ids[j]
-                self.counts[key] = self.counts.get(key, 0) + 1
+        keys = every = self.ids
+        for n in range(2, max_order + 1):
+            keys = [key * self.base + item for key, item in zip(keys, self.ids[n - 1 :])]
+            every = every + keys
+        self.counts: dict[int, int] = dict(Counter(every))  # n-gram key -> count, orders 1..max_order
 
     def encode(self, items: Iterable[str]) -> Piece:
         """Ids of items: 0 for an item the reference does not hold."""

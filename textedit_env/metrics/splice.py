@@ -61,8 +61,12 @@ class Splitter(ABC):
     def locate(self, units: Sequence[str], ids: list[int], edit: Edit) -> Splice:
         """The splice of ``ids`` (the ids of ``units``) that ``edit`` causes; nothing changes."""
 
-    def commit(self, edit: Edit, piece_length: int) -> None:
-        """Record an applied edit whose piece (from :meth:`locate`) had ``piece_length`` items."""
+    def apply(self, units: list[str], ids: list[int], edit: Edit) -> Splice:
+        """Apply ``edit`` to ``units`` (and the splitter's own records); return its splice of
+        ``ids``, which the caller applies."""
+        splice = self.locate(units, ids, edit)
+        edit.apply(units)
+        return splice
 
 
 class PerUnit(Splitter):
@@ -85,20 +89,32 @@ class PerUnit(Splitter):
         return list(self._reference.encode(chain.from_iterable(items)))
 
     def locate(self, units: Sequence[str], ids: list[int], edit: Edit) -> Splice:
-        op, position = edit.op, edit.position
+        op, position, word = edit
         start = sum(self.lengths[:position])
         if op == "insert":
-            return start, start, self.piece(edit.word)
+            return start, start, self.piece(word)
         stop = start + self.lengths[position]
-        return start, stop, () if op == "delete" else self.piece(edit.word)
+        return start, stop, () if op == "delete" else self.piece(word)
 
-    def commit(self, edit: Edit, piece_length: int) -> None:
-        if edit.op == "insert":
-            self.lengths.insert(edit.position, piece_length)
-        elif edit.op == "delete":
-            del self.lengths[edit.position]
-        else:
-            self.lengths[edit.position] = piece_length
+    def apply(self, units: list[str], ids: list[int], edit: Edit) -> Splice:
+        # locate's arithmetic, with the edit applied to the units and their item counts on the
+        # way: the step path, kept to one call.
+        op, position, word = edit
+        lengths = self.lengths
+        start = sum(lengths[:position])
+        if op == "insert":
+            piece = self.piece(word)
+            lengths.insert(position, len(piece))
+            units.insert(position, word)
+            return start, start, piece
+        stop = start + lengths[position]
+        if op == "delete":
+            del lengths[position], units[position]
+            return start, stop, ()
+        piece = self.piece(word)
+        lengths[position] = len(piece)
+        units[position] = word
+        return start, stop, piece
 
 
 class Retokenize(Splitter):
@@ -160,11 +176,9 @@ class SpliceScorer(Scorer):
 
     def apply(self, edit: Edit) -> float:
         check_edit(edit, len(self._units))
-        start, stop, piece = self._splitter.locate(self._units, self._ids, edit)
+        start, stop, piece = self._splitter.apply(self._units, self._ids, edit)
         self._score = self._commit(self._ids, start, stop, piece)
         self._ids[start:stop] = piece
-        self._splitter.commit(edit, len(piece))
-        edit.apply(self._units)
         return self._score
 
     def preview(self, edits: Sequence[Edit]) -> list[float]:
