@@ -424,7 +424,7 @@ class TextEditEnv(gym.Env):
         distractors = [u for u in unique_in_order(source) if u not in taken][:budget]
         taken.update(distractors)
         pool = self.task_set.vocabulary
-        for index in self.np_random.integers(len(pool), size=4 * budget):  # one call: cheaper than 4 * budget
+        for index in self.np_random.integers(len(pool), size=4 * budget).tolist():  # one call: cheaper than 4 * budget
             if len(distractors) >= budget:
                 break
             word = pool[index]
@@ -432,7 +432,7 @@ class TextEditEnv(gym.Env):
                 distractors.append(word)
                 taken.add(word)
         words += distractors
-        return [words[i] for i in self.np_random.permutation(len(words))]
+        return [words[i] for i in self.np_random.permutation(len(words)).tolist()]
 
     def step(self, action):
         action = self._check_action(action)
