@@ -105,15 +105,15 @@ class LcsTracker:
 
     def finals_each(self, ids: list[int], start: int, stop: int, pieces: Sequence[Piece]) -> list[int]:
         """The final vector after ``ids[start:stop] = piece``, for each piece alone."""
-        state, scratch = self.states[start], []
+        state = self.states[start]
         skipped = None  # a piece without reference items changes nothing: shared
         finals = []
         for piece in pieces:
             if any(piece):
-                finals.append(self._run(state, piece, ids, stop, scratch)[0])
+                finals.append(self._run(state, piece, ids, stop, [])[0])
             else:
                 if skipped is None:
-                    skipped = self._run(state, (), ids, stop, scratch)[0]
+                    skipped = self._run(state, (), ids, stop, [])[0]
                 finals.append(skipped)
         return finals
 
