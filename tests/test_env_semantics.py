@@ -289,6 +289,13 @@ def test_bad_arguments_get_clear_errors(kwargs, message):
         TextEditEnv(**kwargs).reset(seed=0)
 
 
+def test_reward_settings_are_checked_at_construction():
+    # Not at the first reset: a bad setting fails where it is written.
+    for kwargs, message in [({"tokenize": "klingon"}, "tokeni"), ({"reward": {"bleu": 0.0}}, "all zero")]:
+        with pytest.raises(ValueError, match=message):
+            TextEditEnv(**kwargs)
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
