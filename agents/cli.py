@@ -22,6 +22,7 @@ import torch
 
 from agents import dqn, qlearning
 from agents.common import eval_split, evaluate_with_baselines, format_table, make_env
+from agents.networks import ENCODERS
 
 ALGOS = {"dqn": dqn, "qlearning": qlearning}
 # Options that override a field of the algorithm's Args when given.
@@ -65,7 +66,7 @@ def build_parser() -> Parser:
     train.add_argument("--steps", type=positive_int, help="environment steps (default: the algorithm's)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, help="run directory (default: runs/ALGO-seedS)")
-    train.add_argument("--encoder", choices=("gru", "lstm", "transformer"), help="dqn: the network's sequence encoder")
+    train.add_argument("--encoder", choices=ENCODERS, help="dqn: the network's sequence encoder")
     train.add_argument("--dim", type=positive_int, help="dqn: network width")
     train.add_argument("--layers", type=positive_int, help="dqn: encoder layers")
     train.add_argument("--num-envs", type=positive_int, help="dqn: environments stepped together")

@@ -7,14 +7,13 @@ import csv
 import json
 from collections import deque
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import gymnasium as gym
 import numpy as np
 from tqdm import tqdm
 
 import textedit_env  # noqa: F401  (registers TextEdit-v0)
-from textedit_env.actions import ActionCodec
 from textedit_env.lm import NGramLM
 from textedit_env.metrics import library_score
 from textedit_env.oracle import oracle_action
@@ -22,6 +21,18 @@ from textedit_env.oracle import oracle_action
 ENV_ID = "TextEdit-v0"
 # A policy maps (env, observation, info) to an action id; the env gives access to the state itself.
 Policy = Callable[[gym.Env, Any, dict], int]
+
+
+class Checkpoints:
+    """Calls ``callback(step, policy)`` when a training run reaches each of the given environment
+    steps, with its greedy policy at that point (for learning curves); ``policy_now`` builds it."""
+
+    def __init__(self, steps: Sequence[int], callback: Callable[[int, Policy], None]):
+        self.pending, self.callback = deque(sorted(steps)), callback
+
+    def reached(self, step: int, policy_now: Callable[[], Policy]) -> None:
+        while self.pending and step >= self.pending[0]:
+            self.callback(self.pending.popleft(), policy_now())
 
 
 def make_env(env_kwargs: dict, split: str | None = None, **extra: Any) -> gym.Env:
@@ -32,15 +43,26 @@ def make_env(env_kwargs: dict, split: str | None = None, **extra: Any) -> gym.En
     return gym.make(ENV_ID, **kwargs)
 
 
+class StartAtReference(gym.Wrapper):
+    """Starts a share of the episodes from their reference itself, where nothing is left to improve
+    and the best action is to stop: a learner never sees that state otherwise, since an episode
+    ends as soon as its text reaches the reference."""
+
+    def __init__(self, env: gym.Env, share: float):
+        super().__init__(env)
+        self.share = share
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        obs, info = self.env.reset(seed=seed, options=options)
+        if options is None and self.np_random.random() < self.share:
+            obs, info = self.env.reset(options={"source": info["reference"], "reference": info["reference"]})
+        return obs, info
+
+
 def eval_split(env_kwargs: dict) -> str:
     """Evaluate on held-out sentences when training used the train split, else on the training split."""
     split = env_kwargs.get("split", "train")
     return "test" if split == "train" else split
-
-
-def observation_masks(obs: dict[str, np.ndarray], codec: ActionCodec) -> np.ndarray:
-    """Valid-action masks (B, n) of a batch of "ids" observations (no env call needed)."""
-    return np.stack([codec.observation_mask({k: v[i] for k, v in obs.items()}) for i in range(len(obs["lengths"]))])
 
 
 def linear_schedule(start: float, end: float, duration: float, step: int) -> float:
@@ -52,25 +74,34 @@ def oracle_policy(env: gym.Env, obs: Any, info: dict) -> int:
     return oracle_action(env)
 
 
+def greedy_policy(env: gym.Env, obs: Any, info: dict) -> int:
+    """One-step look-ahead: the valid action with the highest reward; stop when none improves."""
+    rewards = np.where(env.unwrapped.action_masks(), env.unwrapped.action_rewards(), -np.inf)
+    best = int(np.argmax(rewards))
+    return best if rewards[best] > 0 else env.unwrapped.encode_action("stop")
+
+
 def random_policy(seed: int) -> Policy:
     """A uniformly random choice among the valid actions (stop included)."""
     rng = np.random.default_rng(seed)
     return lambda env, obs, info: int(rng.choice(np.flatnonzero(env.unwrapped.action_masks())))
 
 
-def evaluate(env: gym.Env, policy: Policy, episodes: int, seed: int, lm: NGramLM | None = None) -> dict[str, float]:
+def evaluate(env: gym.Env, policy: Policy, episodes: int, seed: int, lm: NGramLM | None = None) -> dict[str, float | None]:
     """Run ``episodes`` episodes (episode i resets with seed + i, so runs with the same seed see the
-    same tasks) and average solve rate, return, final score (the reward's metric), steps, and the
-    final texts' BLEU and ROUGE-L; with ``lm``, also the perplexity of the final texts under it."""
+    same tasks) and average solve rate, return, final score (the reward's metric), steps (over all
+    episodes and over the solved ones), the share of episodes cut by the time limit, and the final
+    texts' BLEU and ROUGE-L; with ``lm``, also the perplexity of the final texts under it."""
     base = env.unwrapped
-    solved, returns, scores, steps, bleu, rouge, finals = [], [], [], [], [], [], []
+    solved, truncations, returns, scores, steps, bleu, rouge, finals = [], [], [], [], [], [], [], []
     for i in range(episodes):
         obs, info = env.reset(seed=seed + i)
-        total, length, done = 0.0, 0, False
-        while not done:
+        total, length, terminated, truncated = 0.0, 0, False, False
+        while not (terminated or truncated):
             obs, reward, terminated, truncated, info = env.step(policy(env, obs, info))
-            total, length, done = total + reward, length + 1, terminated or truncated
+            total, length = total + reward, length + 1
         solved.append(info["solved"])
+        truncations.append(truncated and not terminated)
         returns.append(total)
         scores.append(info["score"])
         steps.append(length)
@@ -78,11 +109,14 @@ def evaluate(env: gym.Env, policy: Policy, episodes: int, seed: int, lm: NGramLM
         bleu.append(library_score("bleu", text, reference, unit=base.unit, tokenize=base.tokenize))
         rouge.append(library_score("rougeL", text, reference, unit=base.unit, use_stemmer=base.use_stemmer))
         finals.append(text)
+    solved_steps = [n for n, s in zip(steps, solved) if s]
     result = {
         "solve_rate": float(np.mean(solved)),
         "mean_return": float(np.mean(returns)),
         "mean_final_score": float(np.mean(scores)),
         "mean_steps": float(np.mean(steps)),
+        "mean_solved_steps": float(np.mean(solved_steps)) if solved_steps else None,  # JSON null when none was solved
+        "truncated_rate": float(np.mean(truncations)),
         "mean_final_bleu": float(np.mean(bleu)),
         "mean_final_rougeL": float(np.mean(rouge)),
     }

@@ -20,7 +20,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from agents.common import RunLogger, linear_schedule, make_env
+from agents.common import Checkpoints, RunLogger, linear_schedule, make_env
 
 State = tuple[str, str]
 Edit = tuple[str, int, "str | None"]
@@ -110,7 +110,7 @@ class Agent:
         return cls(table, Args(**meta["args"]), meta["env_kwargs"])
 
 
-def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True) -> Agent:
+def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, checkpoints: Checkpoints | None = None) -> Agent:
     env = make_env(env_kwargs)
     rng = np.random.default_rng(args.seed)
     table = QTable()
@@ -137,6 +137,8 @@ def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True) ->
             _, info = env.reset()
             actions, edits = valid_edits(env)
             episode_return, episode_length = 0.0, 0
+        if checkpoints is not None:
+            checkpoints.reached(step + 1, lambda: Agent(table, args, env_kwargs))
         logger.advance(1)
     logger.close()
     agent = Agent(table, args, env_kwargs)

@@ -1,26 +1,71 @@
-"""Benchmark of the reference agents; writes benchmarks/results/agents.md.
+"""Benchmark of the reference agents; writes benchmarks/results/agents.md and agents.json.
 
-    python -m benchmarks.agents [--dqn-steps N] [--episodes N] [--skip-dqn]   (from the repository root)
+    python -m benchmarks.agents                            # every section (about 30 min on 2 cores)
+    python -m benchmarks.agents --sections speed tasks     # some sections; the others keep their committed results
+    python -m benchmarks.agents --quick --out /tmp/agents  # a small end-to-end check
 
-* Q-learning on small fixed task sets: solve rate, and whether it uses the oracle's number of edits.
-* DQN on the default TextEdit-v0: solve rate on the test split (sentences never seen in training).
+Sections (from the repository root):
+
+* ``speed``: DQN's training throughput against SB3 DQN's (``MultiInputPolicy``) on the same
+  environment with the same step budget and one torch thread each, run in alternating rounds in
+  this process so that both see the same machine load; reported as the ratio per round, and the
+  test solve rate each reached with that budget (sample efficiency).
+* ``tasks``: DQN with its default arguments on every task of the comparison suite and on a user's
+  file of long documentation sentences, several seeds, evaluated on the test split beside the
+  greedy one-step look-ahead and the oracle on the same episodes; also whether it stops at once
+  when the text already is the reference.
+* ``ablations``: one change at a time from DQN's defaults on the long bundled sentences, at a
+  budget small enough for the changes to show.
+* ``qlearning``: tabular Q-learning on a handful of fixed pairs.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from multiprocessing import get_context
 from pathlib import Path
+from typing import Any, Callable
 
+import gymnasium as gym
+import numpy as np
 import torch
+from stable_baselines3 import DQN
 
 from agents import dqn, qlearning
-from agents.common import evaluate, evaluate_with_baselines, make_env, oracle_policy
+from agents.common import evaluate, greedy_policy, make_env, oracle_policy
+from benchmarks.compare import versions
+from benchmarks.suite import SUITE, TRAIN_EPISODE_STEPS
 from textedit_env.oracle import edit_distance
 
-RESULTS = Path(__file__).parent / "results" / "agents.md"
+RESULTS = Path(__file__).parent / "results"
+DOCS_FILE = Path(__file__).parent / "data" / "docs_long.txt"
+# A user's own data: 200 documentation sentences of 10-30 words (written for this benchmark), as
+# a text file with one reference a line, corrupted like english-long.
+TASKS: dict[str, dict] = {name: task.env_kwargs for name, task in SUITE.items()}
+TASKS["docs-file-bleu"] = {"dataset": str(DOCS_FILE), "corruptions": [1, 4], "num_distractors": 4}
+SPEED_TASKS = ("english-bleu", "english-long-bleu")
+ABLATION_TASK = "english-long-bleu"
+ABLATIONS: dict[str, dict] = {
+    "defaults": {},
+    "gamma 0.9": {"gamma": 0.9},
+    "3-step returns": {"n_step": 3},
+    "learning rate 1e-3 -> 1e-4": {"end_lr": 1e-4},
+    "more target lag (tau 0.01)": {"tau": 0.01},
+    "less target lag (tau 0.2)": {"tau": 0.2},
+    "2x updates (train_frequency 4)": {"train_frequency": 4},
+    "no episodes started at the reference": {"reference_starts": 0.0},
+    "dim 64": {"dim": 64},
+    "GRU encoder": {"encoder": "gru"},
+    "LSTM encoder": {"encoder": "lstm"},
+    "Transformer encoder": {"encoder": "transformer"},
+}
 PAIRS = [
     ("the cat sees dog", "the cat sees a dog"),
     ("a dog likes the big cat", "a dog likes the cat"),
@@ -31,83 +76,253 @@ PAIRS = [
 ]
 # A step penalty makes the fewest edits the optimal path: without it every path to the reference
 # has the same undiscounted return (the final score minus the initial score).
-QLEARNING_TASKS = {
-    "6 fixed pairs (`dataset=PAIRS, split='all', step_penalty=0.01`)": {"dataset": PAIRS, "split": "all", "step_penalty": 0.01},
+QLEARNING_KWARGS = {"dataset": PAIRS, "split": "all", "step_penalty": 0.01}
+QLEARNING_EPISODE_STEPS = 4  # the tasks need at most 2 edits: short training episodes keep exploring near the start states
+EVAL_SEED = 1000
+
+SETTINGS = {
+    "full": {"speed_steps": 10_000, "speed_rounds": 3, "task_steps": 50_000, "seeds": 3, "episodes": 200,
+             "ablation_steps": 6_000, "ablation_seeds": 5, "ablation_episodes": 100, "qlearning_steps": 150_000},
+    "quick": {"speed_steps": 1_200, "speed_rounds": 1, "task_steps": 1_200, "seeds": 1, "episodes": 10,
+              "ablation_steps": 1_200, "ablation_seeds": 1, "ablation_episodes": 5, "qlearning_steps": 2_000},
 }
-QLEARNING_STEPS = 150_000
-TRAIN_EPISODE_STEPS = 4  # the tasks need at most 2 edits: short training episodes keep exploring near the start states
+QUICK_TASKS = ("tiny-bleu",)
+QUICK_ABLATIONS = ("defaults", "3-step returns")
 
 
-def edits_match_oracle(env_kwargs: dict, agent, episodes: int, seed: int) -> float:
-    """Share of episodes solved in exactly the edit distance between source and reference."""
-    env, hits = make_env(env_kwargs), 0
+# ----------------------------------------------------------------------------- runs
+def train_dqn(env_kwargs: dict, args: dqn.Args) -> tuple[dqn.Agent, float]:
+    """Train on the train split; the agent and its training wall time."""
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        agent = dqn.train(args, env_kwargs, Path(out), progress=False)
+        return agent, time.perf_counter() - start
+
+
+def stop_rate_at_reference(env_kwargs: dict, policy: Callable, episodes: int) -> float:
+    """Share of test episodes started at their reference (nothing to improve) in which the policy stops at once."""
+    env, stops = make_env(env_kwargs, "test"), 0
     for i in range(episodes):
-        obs, info = env.reset(seed=seed + i)
-        distance, steps, done = edit_distance(env.unwrapped.text_units, env.unwrapped.reference_units), 0, False
+        _, info = env.reset(seed=EVAL_SEED + i)
+        obs, info = env.reset(options={"source": info["reference"], "reference": info["reference"]})
+        stops += env.unwrapped.decode_action(policy(env, obs, info))[0] == "stop"
+    return stops / episodes
+
+
+def task_run(task: str, seed: int, steps: int, episodes: int) -> dict:
+    """DQN with its default arguments on one task and seed, evaluated on the test split."""
+    env_kwargs = TASKS[task]
+    agent, seconds = train_dqn(env_kwargs, dqn.Args(steps=steps, seed=seed))
+    result = evaluate(make_env(env_kwargs, "test"), agent, episodes, EVAL_SEED)
+    return {"task": task, "seed": seed, "train_seconds": seconds, "steps_per_second": steps / seconds,
+            "stop_rate_at_reference": stop_rate_at_reference(env_kwargs, agent, episodes), **result}
+
+
+def baselines(task: str, episodes: int) -> dict:
+    """The greedy look-ahead and the oracle on the episodes the agents are evaluated on."""
+    env = make_env(TASKS[task], "test")
+    return {name: evaluate(env, policy, episodes, EVAL_SEED) for name, policy in (("greedy", greedy_policy), ("oracle", oracle_policy))}
+
+
+def ablation_run(variant: str, seed: int, steps: int, episodes: int) -> dict:
+    env_kwargs = TASKS[ABLATION_TASK]
+    agent, seconds = train_dqn(env_kwargs, dqn.Args(steps=steps, seed=seed, **ABLATIONS[variant]))
+    result = evaluate(make_env(env_kwargs, "test"), agent, episodes, EVAL_SEED)
+    return {"variant": variant, "seed": seed, "steps_per_second": steps / seconds, **result}
+
+
+def speed_round(task: str, steps: int, seed: int, episodes: int) -> dict:
+    """SB3 DQN, then ours, on the same environment and budget; training steps/s and test solve rate of each."""
+    torch.set_num_threads(1)
+    env_kwargs = TASKS[task]
+    args = dqn.Args(steps=steps, seed=seed)
+    env = gym.make("TextEdit-v0", max_episode_steps=TRAIN_EPISODE_STEPS, **env_kwargs)
+    # SB3's defaults (train_freq 4, batch 32, ...) but the same buffer and warm-up as ours: its 1M
+    # default buffer would allocate gigabytes of observations.
+    model = DQN("MultiInputPolicy", env, seed=seed, device="cpu", buffer_size=args.buffer_size,
+                learning_starts=args.learning_starts)
+    start = time.perf_counter()
+    model.learn(steps)
+    sb3_rate = steps / (time.perf_counter() - start)
+    agent, seconds = train_dqn(env_kwargs, args)
+    test = make_env(env_kwargs, "test")
+    sb3_solve = evaluate(test, lambda e, obs, info: int(model.predict(obs, deterministic=True)[0]), episodes, EVAL_SEED)
+    return {"task": task, "seed": seed, "steps": steps, "sb3_steps_per_second": sb3_rate,
+            "dqn_steps_per_second": steps / seconds, "ratio": steps / seconds / sb3_rate,
+            "sb3_solve_rate": sb3_solve["solve_rate"], "dqn_solve_rate": evaluate(test, agent, episodes, EVAL_SEED)["solve_rate"]}
+
+
+def qlearning_run(steps: int, episodes: int) -> dict:
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        agent = qlearning.train(qlearning.Args(steps=steps), {**QLEARNING_KWARGS, "max_episode_steps": QLEARNING_EPISODE_STEPS},
+                                Path(out), progress=False)
+        seconds = time.perf_counter() - start
+    env = make_env(QLEARNING_KWARGS)
+    result, oracle = evaluate(env, agent, episodes, 0), evaluate(env, oracle_policy, episodes, 0)
+    hits = 0
+    for i in range(episodes):  # solved in exactly the edit distance between source and reference
+        obs, info = env.reset(seed=i)
+        distance, steps_taken, done = edit_distance(env.unwrapped.text_units, env.unwrapped.reference_units), 0, False
         while not done:
             obs, _, terminated, truncated, info = env.step(agent(env, obs, info))
-            steps, done = steps + 1, terminated or truncated
-        hits += info["solved"] and steps == distance
-    return hits / episodes
+            steps_taken, done = steps_taken + 1, terminated or truncated
+        hits += info["solved"] and steps_taken == distance
+    return {"steps": steps, "train_seconds": seconds, "states": len(agent.table.q), "agent": result, "oracle": oracle,
+            "oracle_edits_rate": hits / episodes}
 
 
-def bench_qlearning(episodes: int) -> list[str]:
-    lines = ["## Q-learning (tabular)", "",
-             f"`qlearning.Args(steps={QLEARNING_STEPS})` (other arguments at their defaults: {qlearning.Args(steps=QLEARNING_STEPS)}), training episodes cut at "
-             f"{TRAIN_EPISODE_STEPS} steps (`max_episode_steps`), greedy evaluation on {episodes} episodes.", "",
-             "| task set | train s | states | solve rate | mean steps | oracle steps | solved with oracle's #edits |",
+def parallel(jobs: list[tuple[Callable, tuple]], workers: int) -> list[Any]:
+    if workers == 1:
+        return [f(*a) for f, a in jobs]
+    # forkserver: workers must not inherit torch's thread pools from this process.
+    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
+        return [future.result() for future in [pool.submit(f, *a) for f, a in jobs]]
+
+
+# ----------------------------------------------------------------------------- report
+def mean_of_solved(runs: list[dict]) -> float:
+    """Mean episode length over the solved episodes of all runs (NaN when none was solved)."""
+    steps = [(r["mean_solved_steps"], r["solve_rate"]) for r in runs if r["solve_rate"] > 0]
+    return float(np.average([s for s, _ in steps], weights=[w for _, w in steps])) if steps else float("nan")
+
+
+def mean_sd(values: list[float], digits: int = 3) -> str:
+    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1) if len(values) > 1 else 0.0:.{digits}f}"
+
+
+def speed_section(rows: list[dict], config: dict) -> list[str]:
+    lines = ["## Speed: DQN against SB3 DQN, side by side", "",
+             f"Each round trains SB3 `DQN(\"MultiInputPolicy\")` (its defaults: `train_freq=4`, `batch_size=32`; "
+             f"with our buffer size and warm-up) and then `agents.dqn` with its defaults for {config['speed_steps']:,} "
+             f"environment steps each on the same environment (training episodes cut at {TRAIN_EPISODE_STEPS} steps), "
+             "one torch thread each, in one process, so both see the same machine load. Solve rate: greedy "
+             f"evaluation on {config['episodes']} test episodes after that budget.", "",
+             "| task | round | SB3 DQN steps/s | DQN steps/s | ratio | SB3 DQN solve rate | DQN solve rate |",
              "|---|---|---|---|---|---|---|"]
-    for name, kwargs in QLEARNING_TASKS.items():
-        with tempfile.TemporaryDirectory() as out:
-            start = time.time()
-            agent = qlearning.train(qlearning.Args(steps=QLEARNING_STEPS), {**kwargs, "max_episode_steps": TRAIN_EPISODE_STEPS},
-                                    Path(out), progress=False)
-            seconds = time.time() - start
-        env = make_env(kwargs)
-        result, oracle = evaluate(env, agent, episodes, 0), evaluate(env, oracle_policy, episodes, 0)
-        match = edits_match_oracle(kwargs, agent, episodes, 0)
-        lines.append(f"| {name} | {seconds:.0f} | {len(agent.table.q)} | {result['solve_rate']:.3f} | "
-                     f"{result['mean_steps']:.3f} | {oracle['mean_steps']:.3f} | {match:.3f} |")
-        print(lines[-1], flush=True)
+    for r in rows:
+        lines.append(f"| {r['task']} | {r['seed']} | {r['sb3_steps_per_second']:.0f} | {r['dqn_steps_per_second']:.0f} | "
+                     f"{r['ratio']:.2f}x | {r['sb3_solve_rate']:.3f} | {r['dqn_solve_rate']:.3f} |")
+    lines += [""]
+    for task in dict.fromkeys(r["task"] for r in rows):
+        ratios = [r["ratio"] for r in rows if r["task"] == task]
+        lines.append(f"- {task}: median ratio {np.median(ratios):.2f}x (range {min(ratios):.2f}-{max(ratios):.2f}x).")
     return lines + [""]
 
 
-def bench_dqn(steps: int, episodes: int) -> list[str]:
-    args = dqn.Args(steps=steps)
-    with tempfile.TemporaryDirectory() as out:
-        start = time.time()
-        agent = dqn.train(args, {}, Path(out), progress=False)
-        seconds = time.time() - start
-    result = evaluate_with_baselines({}, agent, episodes, 1000, "test")
-    rows = [("DQN", ""), ("random (masked)", "random_"), ("oracle", "oracle_")]
-    lines = ["## DQN on the default `TextEdit-v0` (no env kwargs, no reward shaping)", "",
-             f"`dqn.Args(steps={steps})` (other arguments at their defaults: {args}), trained in "
-             f"{seconds / 60:.1f} min; greedy evaluation on {episodes} episodes of the **test split** "
-             "(references never seen in training), seeds 1000+.", "",
-             "| agent | solve rate | mean return | mean final score | mean steps |", "|---|---|---|---|---|"]
-    for name, prefix in rows:
-        lines.append(f"| {name} | {result[prefix + 'solve_rate']:.3f} | {result[prefix + 'mean_return']:.3f} | "
-                     f"{result[prefix + 'mean_final_score']:.3f} | {result[prefix + 'mean_steps']:.2f} |")
-    print("\n".join(lines[-3:]), flush=True)
+def tasks_section(rows: list[dict], bases: dict, config: dict) -> list[str]:
+    lines = ["## DQN on every task", "",
+             f"`dqn.Args(steps={config['task_steps']})`, other arguments at their defaults ({dqn.Args()}); "
+             f"{config['seeds']} seeds per task; greedy evaluation on the same {config['episodes']} test-split episodes "
+             f"(sentences never seen in training; reset seeds {EVAL_SEED}+i, at most 50 steps) as the greedy one-step "
+             "look-ahead (`agents.common.greedy_policy`) and the oracle. Solved steps: mean episode length over the "
+             "solved episodes. Cut: share of episodes that ran to the time limit. Stops: share of episodes started "
+             "at the reference in which the agent stops at once.", "",
+             "| task | DQN solve rate (mean ± sd) | min | greedy | oracle | DQN solved steps | oracle steps | ratio | "
+             "cut | stops | train s | steps/s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for task in dict.fromkeys(r["task"] for r in rows):
+        runs = [r for r in rows if r["task"] == task]
+        greedy, oracle = bases[task]["greedy"], bases[task]["oracle"]
+        solved_steps = mean_of_solved(runs)
+        lines.append(
+            f"| {task} | {mean_sd([r['solve_rate'] for r in runs])} | {min(r['solve_rate'] for r in runs):.3f} | "
+            f"{greedy['solve_rate']:.3f} | {oracle['solve_rate']:.3f} | {solved_steps:.2f} | {oracle['mean_steps']:.2f} | "
+            f"{solved_steps / oracle['mean_steps']:.2f} | {np.mean([r['truncated_rate'] for r in runs]):.3f} | "
+            f"{np.mean([r['stop_rate_at_reference'] for r in runs]):.2f} | {np.mean([r['train_seconds'] for r in runs]):.0f} | "
+            f"{np.mean([r['steps_per_second'] for r in runs]):.0f} |")
+    lines += ["", "Task environments: " + "; ".join(f"{t}: `{_shown(TASKS[t])}`" for t in dict.fromkeys(r["task"] for r in rows)) + "."]
     return lines + [""]
 
 
-def main() -> None:
+def ablations_section(rows: list[dict], config: dict) -> list[str]:
+    lines = ["## Ablations", "",
+             f"One change at a time from the defaults, on {ABLATION_TASK} (`{TASKS[ABLATION_TASK]}`) with "
+             f"{config['ablation_steps']:,} training steps (a budget at which the defaults are not yet at their best), "
+             f"{config['ablation_seeds']} seeds, {config['ablation_episodes']} test episodes each.", "",
+             "| variant | arguments | solve rate (mean ± sd) | min | solved steps | cut | steps/s |", "|---|---|---|---|---|---|---|"]
+    for variant in dict.fromkeys(r["variant"] for r in rows):
+        runs = [r for r in rows if r["variant"] == variant]
+        lines.append(f"| {variant} | `{ABLATIONS[variant]}` | {mean_sd([r['solve_rate'] for r in runs])} | "
+                     f"{min(r['solve_rate'] for r in runs):.3f} | {mean_of_solved(runs):.2f} | "
+                     f"{np.mean([r['truncated_rate'] for r in runs]):.3f} | {np.mean([r['steps_per_second'] for r in runs]):.0f} |")
+    return lines + [""]
+
+
+def qlearning_section(row: dict, config: dict) -> list[str]:
+    agent, oracle = row["agent"], row["oracle"]
+    return ["## Q-learning (tabular)", "",
+            f"`qlearning.Args(steps={row['steps']})` (other arguments at their defaults: {qlearning.Args(steps=row['steps'])}) "
+            f"on 6 fixed pairs (`dataset=PAIRS, split='all', step_penalty=0.01`), training episodes cut at "
+            f"{QLEARNING_EPISODE_STEPS} steps, greedy evaluation on {config['episodes']} episodes.", "",
+            "| train s | states | solve rate | mean steps | oracle steps | solved with the oracle's number of edits |",
+            "|---|---|---|---|---|---|",
+            f"| {row['train_seconds']:.0f} | {row['states']} | {agent['solve_rate']:.3f} | {agent['mean_steps']:.3f} | "
+            f"{oracle['mean_steps']:.3f} | {row['oracle_edits_rate']:.3f} |", ""]
+
+
+def _shown(env_kwargs: dict) -> dict:
+    """Env kwargs as the report shows them: the data file relative to the repository."""
+    if "dataset" in env_kwargs and Path(str(env_kwargs["dataset"])).is_absolute():
+        return {**env_kwargs, "dataset": str(Path(env_kwargs["dataset"]).relative_to(Path(__file__).parents[1]))}
+    return env_kwargs
+
+
+SECTIONS = ("speed", "tasks", "ablations", "qlearning")
+
+
+def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dqn-steps", type=int, default=dqn.Args().steps)
-    parser.add_argument("--episodes", type=int, default=500)
-    parser.add_argument("--skip-dqn", action="store_true")
-    options = parser.parse_args()
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--workers", type=int, default=2, help="training runs in parallel (tasks and ablations)")
+    parser.add_argument("--quick", action="store_true", help="a small end-to-end check (tiny budgets)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    options = parser.parse_args(argv)
     torch.set_num_threads(1)
+    config = SETTINGS["quick" if options.quick else "full"]
+    tasks = QUICK_TASKS if options.quick else tuple(TASKS)
+    variants = QUICK_ABLATIONS if options.quick else tuple(ABLATIONS)
+    speed_tasks = QUICK_TASKS if options.quick else SPEED_TASKS
+    data_path = options.out / "agents.json"
+    # Sections not rerun keep their previous results.
+    data = json.loads(data_path.read_text()) if data_path.exists() else {}
+    data.update(config=config, machine=f"{platform.machine()} {platform.system()}", versions=versions())
+    runs: dict[str, Callable[[], Any]] = {
+        "speed": lambda: [speed_round(t, config["speed_steps"], r, config["episodes"])
+                          for t in speed_tasks for r in range(config["speed_rounds"])],
+        "tasks": lambda: parallel([(task_run, (t, s, config["task_steps"], config["episodes"]))
+                                   for t in tasks for s in range(config["seeds"])], options.workers),
+        "ablations": lambda: parallel([(ablation_run, (v, s, config["ablation_steps"], config["ablation_episodes"]))
+                                       for v in variants for s in range(config["ablation_seeds"])], options.workers),
+        "qlearning": lambda: qlearning_run(config["qlearning_steps"], config["episodes"]),
+    }
+    for section in options.sections:
+        start = time.perf_counter()
+        data[section] = runs[section]()
+        if section == "tasks":
+            data["baselines"] = {t: baselines(t, config["episodes"]) for t in tasks}
+        data.setdefault("minutes", {})[section] = (time.perf_counter() - start) / 60
+        print(f"{section}: {data['minutes'][section]:.1f} min", flush=True)
+
     lines = ["# Reference agents", "",
-             f"Produced by `python -m benchmarks.agents` on {platform.processor() or platform.machine()}, "
-             f"torch {torch.__version__}, one thread.", ""]
-    lines += bench_qlearning(options.episodes)
-    if not options.skip_dqn:
-        lines += bench_dqn(options.dqn_steps, options.episodes)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
-    print(f"wrote {RESULTS}")
+             f"Produced by `python -m benchmarks.agents` on {data['machine']} ({len(os.sched_getaffinity(0))} cores), "
+             f"one torch thread per run, {options.workers} runs at a time in the tasks and ablations; {data['versions']}. "
+             "Minutes per section: " + ", ".join(f"{k} {v:.1f}" for k, v in data["minutes"].items()) + ".", ""]
+    if "speed" in data:
+        lines += speed_section(data["speed"], data["config"])
+    if "tasks" in data:
+        lines += tasks_section(data["tasks"], data["baselines"], data["config"])
+    if "ablations" in data:
+        lines += ablations_section(data["ablations"], data["config"])
+    if "qlearning" in data:
+        lines += qlearning_section(data["qlearning"], data["config"])
+    options.out.mkdir(parents=True, exist_ok=True)
+    data_path.write_text(json.dumps(data, indent=1) + "\n")
+    md = options.out / "agents.md"
+    md.write_text("\n".join(lines))
+    print(f"wrote {md}")
+    return md
 
 
 if __name__ == "__main__":

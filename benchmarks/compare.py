@@ -1,20 +1,22 @@
 """Compare RL algorithms on the TextEdit task suite, reported the way the field reports results.
 
-    python -m benchmarks.compare                          # the full suite, 3 seeds (from the repository root)
-    python -m benchmarks.compare --quick --out /tmp/cmp   # a small end-to-end check
-    python -m benchmarks.compare --presets easy-bleu --algorithms dqn sb3-ppo --seeds 5 --workers 2
-    python -m benchmarks.compare --scaling                # also measure steps/s with 1 and 2 processes
+    python -m benchmarks.compare                                   # the full protocol (hours: see the README)
+    python -m benchmarks.compare --tasks easy-bleu --algorithms dqn sb3-dqn-shared --seeds 5
+    python -m benchmarks.compare --report                          # only rebuild the report from the results file
+    python -m benchmarks.compare --quick --results /tmp/c.jsonl --out /tmp/c   # a small end-to-end check
 
-Every algorithm trains on the ``train`` split of a suite task with the same number of environment
-steps, then acts greedily (deterministically) on the same ``test``-split episodes (reset seeds
-``eval_seed + i``). Per run: solve rate, mean return, return as a fraction of the oracle's, steps
-per episode against the oracle's, wall time and environment steps per second. Across seeds: the
-interquartile mean (IQM) with a 95% stratified-bootstrap confidence interval (Agarwal et al. 2021,
-"Deep RL at the edge of the statistical precipice"), and mean and standard deviation.
+Every algorithm trains on the ``train`` split of a suite task (:mod:`benchmarks.suite`) for the
+same number of environment steps, and is evaluated greedily (deterministically) on the same
+``test``-split episodes (reset seeds ``eval_seed + i``): at ``curve_points`` evenly spaced points
+of training on ``curve_episodes`` episodes (learning curves), and at the end on ``episodes``.
 
-Writes ``compare.md`` (tables, command, machine, versions), ``compare.json`` (every run) and
-``learning_curves.png`` into ``--out``. Third-party algorithms see the environment only through
-the public API (``make_vec_env("textedit_env:TextEdit-v0", env_kwargs=...)``), as a user would.
+Each finished run is appended at once to the results file (JSON lines; one line per run, and
+one per sitting with its command and wall time); a rerun skips the runs the file already holds,
+so a long benchmark survives interruption and can be spread over several sittings. The report
+(``compare.md``, ``learning_curves.png``) is rebuilt from the results file alone: per task and
+algorithm, the interquartile mean (IQM) over seeds of the solve rate and of the return as a
+fraction of the oracle's, each with a 95% stratified-bootstrap confidence interval (rliable's
+method), which algorithm leads and which ones its interval does not separate from it.
 """
 
 from __future__ import annotations
@@ -24,212 +26,68 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, fields
 from importlib.metadata import version
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Iterator, Sequence
 
-import gymnasium as gym
-import matplotlib
 import numpy as np
 import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-from sb3_contrib import MaskablePPO  # noqa: E402
-from stable_baselines3 import DQN, PPO  # noqa: E402
-from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
-from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv  # noqa: E402
-
-from agents import dqn, qlearning  # noqa: E402
-from agents.common import Policy, evaluate, make_env, oracle_policy, random_policy  # noqa: E402
+from agents.common import Checkpoints, Policy, evaluate, make_env
+from benchmarks.stats import iqm, separated, stratified_bootstrap_ci
+from benchmarks.suite import ALGORITHMS, BASELINES, SUITE, TRAIN_EPISODE_STEPS
 
 RESULTS = Path(__file__).parent / "results"
-PUBLIC_ID = "textedit_env:TextEdit-v0"
-# Training episodes are cut at 10 steps for every learner (the oracle needs at most a few edits):
-# long exploratory episodes only drift away from the reference. Evaluation keeps the env's 50.
-TRAIN_EPISODE_STEPS = 10
-CURVE_BINS = 20
 
 
-# ----------------------------------------------------------------------------- the task suite
-@dataclass(frozen=True)
-class SuiteTask:
-    env_kwargs: dict[str, Any]
-    steps: int
-    """environment steps of training, the same for every algorithm"""
-    description: str
-
-
-SUITE: dict[str, SuiteTask] = {
-    "tiny-bleu": SuiteTask({"preset": "tiny"}, 10_000,
-                           "3-4 words, 8-word vocabulary (9 training references), 1 corruption"),
-    "easy-bleu": SuiteTask({"preset": "easy"}, 20_000, "3-6 words, 30-word vocabulary, 1-2 corruptions"),
-    "medium-bleu": SuiteTask({"preset": "medium"}, 15_000,
-                             "5-9 words and punctuation, 100-word vocabulary, 1-3 corruptions"),
-    "medium-rougeL": SuiteTask({"preset": "medium", "reward": "rougeL"}, 15_000,
-                               "as medium-bleu, paid in ROUGE-L F1"),
-    "english-bleu": SuiteTask({"preset": "english"}, 15_000,
-                              "bundled real English sentences (6-12 words), 1-3 corruptions"),
-}
-
-
-# ----------------------------------------------------------------------------- algorithms
-@dataclass
-class Trained:
-    policy: Policy
-    env_steps: int = 0
-    episodes: list[tuple[int, bool, float]] = field(default_factory=list)
-    """training episodes as (environment step at their end, solved, return)"""
-    config: dict = field(default_factory=dict)
-    """the hyperparameters used, recorded in compare.json"""
-
-
-# A trainer: (training env kwargs, steps, seed, number of envs, scratch dir) -> Trained.
-Trainer = Callable[[dict, int, int, int, Path], Trained]
-
-
-def greedy_policy(env: gym.Env, obs: Any, info: dict) -> int:
-    """One-step look-ahead: the valid action with the highest reward; stop when none improves."""
-    rewards = np.where(env.unwrapped.action_masks(), env.unwrapped.action_rewards(), -np.inf)
-    best = int(np.argmax(rewards))
-    return best if rewards[best] > 0 else env.unwrapped.encode_action("stop")
-
-
-def baseline(policy_of_seed: Callable[[int], Policy]) -> Trainer:
-    return lambda env_kwargs, steps, seed, num_envs, out: Trained(policy_of_seed(seed))
-
-
-def logged_episodes(out: Path) -> list[tuple[int, bool, float]]:
-    """Training episodes from the episodes.csv that the package's agents write."""
-    rows = np.genfromtxt(out / "episodes.csv", delimiter=",", names=True, ndmin=1)
-    return [(int(r["step"]), bool(r["solved"]), float(r["episode_return"])) for r in rows]
-
-
-def train_qlearning(env_kwargs: dict, steps: int, seed: int, num_envs: int, out: Path) -> Trained:
-    agent = qlearning.train(qlearning.Args(steps=steps, seed=seed), env_kwargs, out, progress=False)
-    return Trained(agent, steps, logged_episodes(out), asdict(agent.args))
-
-
-def train_dqn(env_kwargs: dict, steps: int, seed: int, num_envs: int, out: Path) -> Trained:
-    defaults = dqn.Args()
-    # The agent steps its own synchronous envs (num_envs is for the SB3 algorithms); only the
-    # warm-up is shortened, for tiny budgets.
-    args = dqn.Args(steps=steps, seed=seed, train_episode_steps=TRAIN_EPISODE_STEPS,
-                    learning_starts=min(defaults.learning_starts, steps // 4))
-    agent = dqn.train(args, env_kwargs, out, progress=False)
-    return Trained(agent, -(-steps // args.num_envs) * args.num_envs, logged_episodes(out), asdict(args))
-
-
-class EpisodeRecorder(BaseCallback):
-    """Collects SB3's finished training episodes (Monitor's return, the env's ``solved``)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.episodes: list[tuple[int, bool, float]] = []
-
-    def _on_step(self) -> bool:
-        for done, info in zip(self.locals["dones"], self.locals["infos"]):
-            if done:
-                self.episodes.append((self.num_timesteps, bool(info["solved"]), float(info["episode"]["r"])))
-        return True
-
-
-def sb3_trainer(algo: type, hyperparameters: Callable[[int], dict]) -> Trainer:
-    def train(env_kwargs: dict, steps: int, seed: int, num_envs: int, out: Path) -> Trained:
-        envs = make_vec_env(PUBLIC_ID, n_envs=num_envs, seed=seed, env_kwargs=env_kwargs,
-                            vec_env_cls=SubprocVecEnv if num_envs > 1 else DummyVecEnv)
-        config = hyperparameters(steps)
-        model = algo("MultiInputPolicy", envs, seed=seed, device="cpu", **config)
-        recorder = EpisodeRecorder()
-        model.learn(steps, callback=recorder)
-        envs.close()
-        masked = algo is MaskablePPO
-
-        def policy(env: gym.Env, obs: Any, info: dict) -> int:
-            masks = {"action_masks": env.unwrapped.action_masks()} if masked else {}
-            return int(model.predict(obs, deterministic=True, **masks)[0])
-
-        return Trained(policy, model.num_timesteps, recorder.episodes, config)
-
-    return train
-
-
-def sb3_dqn_hyperparameters(steps: int) -> dict:
-    # SB3's defaults assume millions of steps (1M buffer, target copied every 10k steps, 10%
-    # exploration); scaled here to the budget, as one would for a short run.
-    return {"buffer_size": 50_000, "learning_starts": min(1_000, steps // 4),
-            "target_update_interval": 500, "exploration_fraction": 0.4}
-
-
-def ppo_hyperparameters(steps: int) -> dict:
-    # Default PPO, with rollouts short enough for tens of updates within the budget.
-    n_steps = min(512, steps // 4)
-    return {"n_steps": n_steps, "batch_size": min(64, n_steps)}
-
-
-ALGORITHMS: dict[str, Trainer] = {
-    "random": baseline(random_policy),
-    "greedy": baseline(lambda seed: greedy_policy),
-    "oracle": baseline(lambda seed: oracle_policy),
-    "qlearning": train_qlearning,
-    "dqn": train_dqn,
-    "sb3-dqn": sb3_trainer(DQN, sb3_dqn_hyperparameters),
-    "sb3-ppo": sb3_trainer(PPO, ppo_hyperparameters),
-    "sb3-maskable-ppo": sb3_trainer(MaskablePPO, ppo_hyperparameters),
-}
-LEARNERS = ("qlearning", "dqn", "sb3-dqn", "sb3-ppo", "sb3-maskable-ppo")
-# Tabular Q-learning cannot generalize: it only runs where the training references are a handful.
-QLEARNING_TASKS = ("tiny-bleu",)
-
-
-# ----------------------------------------------------------------------------- arguments
 @dataclass
 class Args:
-    presets: list[str] = field(default_factory=lambda: list(SUITE))
+    tasks: list[str] = field(default_factory=lambda: list(SUITE))
     algorithms: list[str] = field(default_factory=lambda: list(ALGORITHMS))
-    seeds: int = 3
-    steps: int | None = None
-    """training steps on every task; None: the suite's budget per task"""
+    seeds: int = 5
+    steps: int = 50_000
+    """training environment steps of every run"""
     episodes: int = 200
-    """test-split evaluation episodes per run"""
+    """test-split episodes of the final evaluation"""
+    curve_points: int = 5
+    """evaluations during training (at steps/5, 2*steps/5, ...)"""
+    curve_episodes: int = 50
     eval_seed: int = 10_000
-    num_envs: int = 1
-    """parallel training envs of the SB3 algorithms (SubprocVecEnv when > 1)"""
-    workers: int = 1
-    """runs in parallel, one process each"""
+    workers: int = 2
+    """runs in parallel, one process (and one torch thread) each"""
     bootstrap: int = 2_000
     """bootstrap resamples of the confidence intervals"""
-    scaling: bool = False
-    """also measure environment steps/s with 1 and 2 worker processes"""
-    scaling_steps: int = 4_000
-    quick: bool = False
-    """a small end-to-end check: tiny-bleu, 2 seeds, 200 steps, 10 episodes"""
+    results: Path = RESULTS / "compare.jsonl"
     out: Path = RESULTS
+    report: bool = False
+    """only rebuild the report from the results file"""
+    quick: bool = False
+    """a small end-to-end check: tiny-bleu, 1 seed, 300 steps, 10 episodes"""
 
 
-QUICK = {"presets": ["tiny-bleu"], "seeds": 2, "steps": 200, "episodes": 10, "scaling_steps": 200, "bootstrap": 200}
+QUICK = {"tasks": ["tiny-bleu"], "seeds": 1, "steps": 300, "episodes": 10, "curve_points": 2, "curve_episodes": 5,
+         "bootstrap": 200}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Args:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    defaults = Args()
     for f in fields(Args):
-        default = getattr(Args(), f.name)
+        default, flag = getattr(defaults, f.name), f"--{f.name.replace('_', '-')}"
         if isinstance(default, bool):
-            parser.add_argument(f"--{f.name.replace('_', '-')}", action="store_true")
+            parser.add_argument(flag, action="store_true")
         elif isinstance(default, list):
-            parser.add_argument(f"--{f.name}", nargs="+", default=default, choices=sorted(SUITE if f.name == "presets" else ALGORITHMS))
+            parser.add_argument(flag, nargs="+", default=default, choices=list(SUITE if f.name == "tasks" else ALGORITHMS))
         else:
-            kind = Path if f.name == "out" else int
-            parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=default)
+            parser.add_argument(flag, type=type(default), default=default)
+    argv = list(argv if argv is not None else sys.argv[1:])
     args = Args(**vars(parser.parse_args(argv)))
     if args.quick:  # explicit flags still win over the quick settings
-        given = {a.lstrip("-").split("=")[0].replace("-", "_") for a in (argv if argv is not None else sys.argv[1:])}
+        given = {a.lstrip("-").split("=")[0].replace("-", "_") for a in argv if a.startswith("--")}
         for name, value in QUICK.items():
             if name not in given:
                 setattr(args, name, value)
@@ -242,253 +100,233 @@ class RunSpec:
     task: str
     algorithm: str
     seed: int
+    steps: int
+    episodes: int
+    eval_seed: int
+
+    def key(self) -> tuple:
+        return tuple(asdict(self).values())
 
 
-def run(spec: RunSpec, args: Args, oracle: dict) -> dict:
-    """Train one algorithm with one seed on one task's train split and evaluate it on the test split."""
+def run(spec: RunSpec, curve_points: int, curve_episodes: int) -> dict:
+    """Train one algorithm with one seed on one task's train split; evaluate it on the test split
+    during training (the curve) and at the end."""
     torch.set_num_threads(1)
-    task = SUITE[spec.task]
-    steps = args.steps or task.steps
-    train_kwargs = {**task.env_kwargs, "split": "train", "max_episode_steps": TRAIN_EPISODE_STEPS}
-    with tempfile.TemporaryDirectory() as scratch:
+    test_env = make_env(SUITE[spec.task].env_kwargs, "test")
+    curve, eval_seconds = [], 0.0
+
+    def checkpoint(step: int, policy: Policy) -> None:
+        nonlocal eval_seconds
         start = time.perf_counter()
-        trained = ALGORITHMS[spec.algorithm](train_kwargs, steps, spec.seed, args.num_envs, Path(scratch))
-        train_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        result = evaluate(make_env(task.env_kwargs, "test"), trained.policy, args.episodes, args.eval_seed)
-        eval_seconds = time.perf_counter() - start
-    eval_steps = result["mean_steps"] * args.episodes
+        result = evaluate(test_env, policy, curve_episodes, spec.eval_seed)
+        curve.append({"step": step, "solve_rate": result["solve_rate"], "mean_return": result["mean_return"]})
+        eval_seconds += time.perf_counter() - start
+
+    points = [round(spec.steps * (i + 1) / curve_points) for i in range(curve_points)]
+    start = time.perf_counter()
+    trained = ALGORITHMS[spec.algorithm].trainer({**SUITE[spec.task].env_kwargs, "split": "train"}, spec.steps, spec.seed,
+                                                 Checkpoints(points, checkpoint))
+    train_seconds = time.perf_counter() - start - eval_seconds
+    start = time.perf_counter()
+    result = evaluate(test_env, trained.policy, spec.episodes, spec.eval_seed)
+    final_seconds = time.perf_counter() - start
     learner = trained.env_steps > 0
     return {
-        **asdict(spec), **result,
-        "return_fraction": result["mean_return"] / oracle["mean_return"],
-        "steps_ratio": result["mean_steps"] / oracle["mean_steps"],
+        "kind": "run", **asdict(spec), **result,
         "train_steps": trained.env_steps,
-        "wall_seconds": train_seconds + eval_seconds,
-        # Training throughput; the baselines, which do not train, report their evaluation's.
-        "steps_per_second": trained.env_steps / train_seconds if learner else eval_steps / eval_seconds,
+        "train_seconds": train_seconds,
+        "wall_seconds": train_seconds + eval_seconds + final_seconds,
+        # Training throughput; baselines, which do not train, report their evaluation's.
+        "steps_per_second": trained.env_steps / train_seconds if learner else result["mean_steps"] * spec.episodes / final_seconds,
+        "curve": curve if learner else None,
         "config": trained.config,
-        "curve": binned_curve(trained.episodes, trained.env_steps) if learner else None,
+        "machine": machine(),
+        "versions": versions(),
     }
 
 
-def binned_curve(episodes: list[tuple[int, bool, float]], steps: int) -> dict[str, list]:
-    """Training solve rate and return per bin of environment steps (NaN where no episode ended)."""
-    edges = np.linspace(0, steps, CURVE_BINS + 1)
-    data = np.array(episodes, dtype=float).reshape(-1, 3)
-    which = np.clip(np.searchsorted(edges, data[:, 0], side="left") - 1, 0, CURVE_BINS - 1)
-
-    def per_bin(column: int) -> list[float]:
-        return [float(data[which == b, column].mean()) if np.any(which == b) else float("nan") for b in range(CURVE_BINS)]
-
-    return {"steps": edges[1:].tolist(), "solve_rate": per_bin(1), "return": per_bin(2)}
-
-
 def run_specs(args: Args) -> list[RunSpec]:
-    return [RunSpec(task, algorithm, seed) for task in args.presets for algorithm in args.algorithms
-            if algorithm != "qlearning" or task in QLEARNING_TASKS for seed in range(args.seeds)]
+    algorithms = dict.fromkeys(["oracle", *args.algorithms])  # the oracle is the scale of every return
+    return [RunSpec(task, algorithm, seed, args.steps, args.episodes, args.eval_seed)
+            for task in args.tasks for algorithm in algorithms
+            if ALGORITHMS[algorithm].tasks is None or task in ALGORITHMS[algorithm].tasks
+            for seed in range(args.seeds)]
 
 
-def oracle_reference(task: str, args: Args) -> dict:
-    """The oracle on the evaluation episodes: the scale of return fractions and step ratios."""
-    return evaluate(make_env(SUITE[task].env_kwargs, "test"), oracle_policy, args.episodes, args.eval_seed)
+def read_results(path: Path) -> list[dict]:
+    """The records of a results file; a line cut short by a crash mid-write is skipped with a warning."""
+    if not path.exists():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            print(f"{path}:{number}: skipping a line that is not JSON (an interrupted write?)", file=sys.stderr)
+    return records
 
 
-def run_all(args: Args) -> tuple[list[dict], dict[str, dict]]:
-    oracles = {task: oracle_reference(task, args) for task in args.presets}
-    specs = run_specs(args)
+def append(path: Path, record: dict) -> None:
+    """One JSON line, flushed and synced: a finished run survives whatever happens next."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def run_pending(args: Args, command: str) -> None:
+    done = {RunSpec(*(r[f.name] for f in fields(RunSpec))).key() for r in read_results(args.results) if r["kind"] == "run"}
+    pending = [spec for spec in run_specs(args) if spec.key() not in done]
+    print(f"{len(pending)} run(s) to do, {len(run_specs(args)) - len(pending)} already in {args.results}", flush=True)
+    if not pending:
+        return
+    start = time.perf_counter()
+    for spec, record in run_all(pending, args):
+        append(args.results, record)
+        print(f"{spec.task:18} {spec.algorithm:24} seed {spec.seed}: solve {record['solve_rate']:.3f}  "
+              f"return {record['mean_return']:+.3f}  {record['wall_seconds']:.0f} s", flush=True)
+    append(args.results, {"kind": "sitting", "command": command, "runs": len(pending), "workers": args.workers,
+                          "wall_seconds": time.perf_counter() - start, "machine": machine()})
+
+
+def run_all(specs: list[RunSpec], args: Args) -> Iterator[tuple[RunSpec, dict]]:
+    """Runs in the order they finish; in ``workers`` processes when more than one."""
     if args.workers == 1:
-        results = (run(spec, args, oracles[spec.task]) for spec in specs)
-        return [log(spec, r) for spec, r in zip(specs, results)], oracles
+        for spec in specs:
+            yield spec, run(spec, args.curve_points, args.curve_episodes)
+        return
     # forkserver: workers must not inherit torch's thread pools or open envs from this process.
     with ProcessPoolExecutor(args.workers, mp_context=get_context("forkserver")) as pool:
-        futures = [pool.submit(run, spec, args, oracles[spec.task]) for spec in specs]
-        return [log(spec, future.result()) for spec, future in zip(specs, futures)], oracles
+        futures = {pool.submit(run, spec, args.curve_points, args.curve_episodes): spec for spec in specs}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
 
 
-def log(spec: RunSpec, record: dict) -> dict:
-    print(f"{spec.task:14} {spec.algorithm:17} seed {spec.seed}: solve {record['solve_rate']:.3f}  "
-          f"return/oracle {record['return_fraction']:.3f}  {record['wall_seconds']:.0f} s", flush=True)
-    return record
+def machine() -> str:
+    return f"{platform.machine()} {platform.system()}, {len(os.sched_getaffinity(0))} cores"
 
 
-# ----------------------------------------------------------------------------- statistics
-def iqm(scores: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Interquartile mean: the mean of the middle 50% (``scipy.stats.trim_mean(x, 0.25)``, as rliable)."""
-    scores = np.sort(np.asarray(scores, dtype=float), axis=axis)
-    n = scores.shape[axis]
-    cut = int(0.25 * n)
-    return np.take(scores, np.arange(cut, n - cut), axis=axis).mean(axis=axis)
-
-
-def stratified_bootstrap_ci(strata: Sequence[Sequence[float]], statistic: Callable = iqm, resamples: int = 2_000,
-                            confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
-    """Point estimate and percentile CI of ``statistic`` over all runs, resampling the runs of each
-    stratum (task) with replacement and independently, as rliable does."""
-    rng = np.random.default_rng(seed)
-    strata = [np.asarray(s, dtype=float) for s in strata]
-    samples = np.concatenate([s[rng.integers(len(s), size=(resamples, len(s)))] for s in strata], axis=1)
-    estimates = statistic(samples, axis=1)
-    tail = 100 * (1 - confidence) / 2
-    low, high = np.percentile(estimates, [tail, 100 - tail])
-    return float(statistic(np.concatenate(strata))), float(low), float(high)
-
-
-def aggregate(records: list[dict], resamples: int) -> dict[str, dict]:
-    """Per task and algorithm (key "task/algorithm") and per algorithm over all its tasks ("*/algorithm")."""
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for r in records:
-        groups.setdefault((r["task"], r["algorithm"]), []).append(r)
-    algorithms = list(dict.fromkeys(a for _, a in groups))
-    keyed = {f"{t}/{a}": [runs] for (t, a), runs in groups.items()}
-    keyed |= {f"*/{a}": [runs for (_, b), runs in groups.items() if b == a] for a in algorithms}
-    out = {}
-    for key, strata in keyed.items():
-        runs = [r for stratum in strata for r in stratum]
-        row = {"runs": len(runs)}
-        for metric in ("solve_rate", "return_fraction"):
-            row[f"{metric}_iqm"] = stratified_bootstrap_ci([[r[metric] for r in s] for s in strata], resamples=resamples)
-        for metric in ("solve_rate", "mean_return", "return_fraction", "steps_ratio", "wall_seconds", "steps_per_second", "train_steps"):
-            values = np.array([r[metric] for r in runs])
-            row[metric] = (float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0)
-        out[key] = row
-    return out
-
-
-# ----------------------------------------------------------------------------- scaling
-def measure_scaling(steps: int, task: str = "easy-bleu") -> list[dict]:
-    """Environment steps/s of the same workload in 1 and 2 worker processes: random valid actions in
-    a gymnasium AsyncVectorEnv, and SB3 PPO training on a SubprocVecEnv."""
-    kwargs = SUITE[task].env_kwargs
-    rows = []
-    for n in (1, 2):
-        envs = gym.make_vec(PUBLIC_ID, num_envs=n, vectorization_mode="async", **kwargs)
-        rng = np.random.default_rng(0)
-        envs.reset(seed=0)
-        start = time.perf_counter()
-        for _ in range(steps // n):
-            masks = envs.call("action_masks")
-            envs.step(np.array([rng.choice(np.flatnonzero(m)) for m in masks]))
-        env_rate = (steps // n) * n / (time.perf_counter() - start)
-        envs.close()
-
-        envs = make_vec_env(PUBLIC_ID, n_envs=n, seed=0, env_kwargs=kwargs, vec_env_cls=SubprocVecEnv)
-        model = PPO("MultiInputPolicy", envs, seed=0, device="cpu", **ppo_hyperparameters(steps))
-        start = time.perf_counter()
-        model.learn(steps)
-        ppo_rate = model.num_timesteps / (time.perf_counter() - start)
-        envs.close()
-        rows.append({"processes": n, "env_steps_per_second": env_rate, "ppo_steps_per_second": ppo_rate})
-    return rows
+def versions() -> str:
+    packages = ("textedit-env", "gymnasium", "stable-baselines3", "sb3-contrib", "torch", "numpy")
+    return ", ".join(f"{p} {version(p)}" for p in packages) + f", Python {platform.python_version()}"
 
 
 # ----------------------------------------------------------------------------- report
-ALGORITHM_NOTES = {
-    "random": "uniform over the valid actions (stop included)",
-    "greedy": "one-step look-ahead: argmax of `action_rewards()` over valid actions, stop when nothing improves",
-    "oracle": "`textedit_env.oracle.oracle_action` (minimal edit script; the upper bound)",
-    "qlearning": f"`agents.qlearning` with its default `Args` ({qlearning.Args()}) (tiny-bleu only)",
-    "dqn": f"`agents.dqn` with its default `Args` ({dqn.Args()}), learning_starts at most a quarter of the budget",
-    "sb3-dqn": f"SB3 `DQN`, `MultiInputPolicy`, {sb3_dqn_hyperparameters(20_000)} (at 20k steps)",
-    "sb3-ppo": f"SB3 `PPO`, `MultiInputPolicy`, {ppo_hyperparameters(20_000)}",
-    "sb3-maskable-ppo": f"sb3-contrib `MaskablePPO`, `MultiInputPolicy`, {ppo_hyperparameters(20_000)}, masks in training and evaluation",
-}
-
-
 def interval(value: tuple[float, float, float]) -> str:
     return f"{value[0]:.3f} [{value[1]:.3f}, {value[2]:.3f}]"
 
 
-def spread(value: tuple[float, float], digits: int = 3) -> str:
-    return f"{value[0]:.{digits}f} ± {value[1]:.{digits}f}"
+def report(records: list[dict], resamples: int) -> str:
+    runs = [r for r in records if r["kind"] == "run"]
+    sittings = [r for r in records if r["kind"] == "sitting"]
+    tasks = [t for t in SUITE if any(r["task"] == t for r in runs)]
+    algorithms = [a for a in ALGORITHMS if any(r["algorithm"] == a for r in runs)]
+    by = {}
+    for r in runs:
+        by.setdefault((r["task"], r["algorithm"]), []).append(r)
+    oracle = {t: np.mean([r["mean_return"] for r in by[(t, "oracle")]]) for t in tasks if (t, "oracle") in by}
 
+    def fraction(r: dict) -> float:
+        return r["mean_return"] / oracle[r["task"]]
 
-def versions() -> str:
-    packages = ("textedit-env", "gymnasium", "stable-baselines3", "sb3-contrib", "torch", "numpy", "matplotlib")
-    return ", ".join(f"{p} {version(p)}" for p in packages) + f", Python {platform.python_version()}"
-
-
-def report(args: Args, records: list[dict], oracles: dict, stats: dict, scaling: list[dict] | None,
-           command: str, seconds: float) -> str:
-    learners = [a for a in args.algorithms if a in LEARNERS]
+    budgets = sorted({r["steps"] for r in runs})
+    seeds = sorted({len(v) for (t, a), v in by.items() if a not in BASELINES})
     lines = [
         "# Algorithm comparison on the TextEdit task suite", "",
-        f"Produced by `{command}` in {seconds / 60:.1f} min ({args.workers} run(s) at a time) on "
-        f"{platform.machine()} {platform.system()}, {len(os.sched_getaffinity(0))} cores, "
-        f"one torch thread per run; {versions()}.", "",
-        f"Training on the `train` split, {args.seeds} seeds per algorithm and task, the same step budget for "
-        f"every algorithm, training episodes cut at {TRAIN_EPISODE_STEPS} steps; greedy/deterministic evaluation "
-        f"on the same {args.episodes} `test`-split episodes (reset seeds {args.eval_seed}+i, at most 50 steps). "
-        "IQM: interquartile mean over runs, with a 95% stratified-bootstrap confidence interval "
-        f"({args.bootstrap} resamples, runs resampled within each task; rliable's method). "
-        "Return / oracle: mean test return over the oracle's on the same episodes; steps / oracle: mean "
-        "episode length over the oracle's. Steps/s: training environment steps per second of training "
-        "wall time (for random, greedy and oracle: of evaluation).", "",
+        f"Built by `python -m benchmarks.compare --report` from {len(runs)} runs in the results file, made in "
+        f"{len(sittings)} sitting(s) of {sum(s['wall_seconds'] for s in sittings) / 3600:.1f} h of wall time in all "
+        f"({', '.join(sorted({s['machine'] for s in sittings}))}; {', '.join(sorted({str(s['workers']) for s in sittings}))} "
+        f"runs at a time, one torch thread each). Commands: " + "; ".join(f"`{c}`" for c in dict.fromkeys(s["command"] for s in sittings))
+        + f". Versions: {'; '.join(sorted({r['versions'] for r in runs}))}.", "",
+        f"Every learner trains on the `train` split for {' / '.join(f'{b:,}' for b in budgets)} environment steps "
+        f"({' / '.join(map(str, seeds))} seeds per task), training episodes cut at {TRAIN_EPISODE_STEPS} steps, and is "
+        "evaluated greedily on the same `test`-split episodes (sentences never seen in training; at most 50 steps): "
+        "during training for the learning curves, and at the end. IQM: interquartile mean over seeds with a 95% "
+        f"stratified-bootstrap confidence interval ({resamples} resamples; rliable's method). Return / oracle: mean test "
+        "return over the oracle's on the same episodes. Solved steps: mean length of the solved episodes over the "
+        "oracle's. Cut: share of episodes that ran to the time limit. Steps/s: training environment steps per "
+        "second of training time (baselines: of evaluation).", "",
         "## Tasks", "",
-        "| task | env kwargs | training steps | description | oracle steps | oracle return |",
-        "|---|---|---|---|---|---|",
+        "| task | env kwargs | description | oracle steps | oracle return |", "|---|---|---|---|---|",
     ]
-    for task in args.presets:
-        t, o = SUITE[task], oracles[task]
-        lines.append(f"| {task} | `{t.env_kwargs}` | {args.steps or t.steps:,} | {t.description} | "
-                     f"{o['mean_steps']:.2f} | {o['mean_return']:.3f} |")
-    lines += ["", "## Algorithms", ""] + [f"- **{a}**: {ALGORITHM_NOTES[a]}" for a in args.algorithms]
+    for t in tasks:
+        o = by.get((t, "oracle"), [{}])[0]
+        lines.append(f"| {t} | `{SUITE[t].env_kwargs}` | {SUITE[t].description} | {o.get('mean_steps', float('nan')):.2f} | "
+                     f"{o.get('mean_return', float('nan')):.3f} |")
+    lines += ["", "## Algorithms", ""] + [f"- **{a}**: {ALGORITHMS[a].note}" for a in algorithms]
+    lines += ["", "## Which algorithm leads", "",
+              "Per task, the learner with the highest solve-rate IQM, and the learners whose confidence interval "
+              "overlaps the leader's (not separated from it at this budget and number of seeds).", "",
+              "| task | leader | solve rate IQM [95% CI] | not separated from the leader |", "|---|---|---|---|"]
+    cis = {}
+    for t in tasks:
+        for a in algorithms:
+            if (t, a) in by:
+                cis[(t, a)] = {m: stratified_bootstrap_ci([[f(r) for r in by[(t, a)]]], resamples=resamples)
+                               for m, f in (("solve", lambda r: r["solve_rate"]), ("fraction", fraction))}
+        learners = {a: cis[(t, a)]["solve"] for a in algorithms if (t, a) in cis and a not in BASELINES}
+        if learners:
+            leader, tied = separated(learners)
+            lines.append(f"| {t} | {leader} | {interval(learners[leader])} | {', '.join(tied) if tied else 'none: it leads alone'} |")
     lines += ["", "## Results per task", "",
-              "| task | algorithm | solve rate IQM [95% CI] | solve rate mean ± sd | return / oracle IQM [95% CI] | "
-              "mean return ± sd | steps / oracle | wall s | env steps/s |",
-              "|---|---|---|---|---|---|---|---|---|"]
-    for task in args.presets:
-        for a in args.algorithms:
-            s = stats.get(f"{task}/{a}")
-            if s is not None:
-                lines.append(f"| {task} | {a} | {interval(s['solve_rate_iqm'])} | {spread(s['solve_rate'])} | "
-                             f"{interval(s['return_fraction_iqm'])} | {spread(s['mean_return'])} | "
-                             f"{s['steps_ratio'][0]:.2f} | {s['wall_seconds'][0]:.0f} | {s['steps_per_second'][0]:.0f} |")
+              "| task | algorithm | seeds | solve rate IQM [95% CI] | return / oracle IQM [95% CI] | solved steps | cut | "
+              "train s | steps/s |", "|---|---|---|---|---|---|---|---|---|"]
+    for t in tasks:
+        for a in algorithms:
+            if (t, a) not in by:
+                continue
+            group, oracle_steps = by[(t, a)], by[(t, "oracle")][0]["mean_steps"] if (t, "oracle") in by else float("nan")
+            solved = [r["mean_solved_steps"] for r in group if r["solve_rate"] > 0]
+            lines.append(f"| {t} | {a} | {len(group)} | {interval(cis[(t, a)]['solve'])} | {interval(cis[(t, a)]['fraction'])} | "
+                         f"{f'{np.mean(solved) / oracle_steps:.2f}' if solved else '-'} | "
+                         f"{np.mean([r['truncated_rate'] for r in group]):.3f} | {np.mean([r['train_seconds'] for r in group]):.0f} | "
+                         f"{np.mean([r['steps_per_second'] for r in group]):.0f} |")
     lines += ["", "## Aggregate over tasks", "",
-              "IQM over all runs of an algorithm, bootstrap stratified by task (Q-learning: tiny-bleu only).", "",
-              "| algorithm | runs | solve rate IQM [95% CI] | return / oracle IQM [95% CI] |", "|---|---|---|---|"]
-    for a in args.algorithms:
-        s = stats[f"*/{a}"]
-        lines.append(f"| {a} | {s['runs']} | {interval(s['solve_rate_iqm'])} | {interval(s['return_fraction_iqm'])} |")
-    lines += ["", "## Learning curves", "",
-              f"![learning curves](learning_curves.png): training-episode solve rate and return of {', '.join(learners)} "
-              "against environment steps, mean over seeds, band min to max over seeds."]
-    if scaling:
-        base = scaling[0]
-        lines += ["", "## Scale-out: 1 → 2 processes", "",
-                  f"{args.scaling_steps:,} steps of easy-bleu per measurement, measured after the comparison.", "",
-                  "| processes | AsyncVectorEnv, random valid actions: steps/s | speed-up | SB3 PPO on SubprocVecEnv: steps/s | speed-up |",
-                  "|---|---|---|---|---|"]
-        for row in scaling:
-            lines.append(f"| {row['processes']} | {row['env_steps_per_second']:.0f} | "
-                         f"{row['env_steps_per_second'] / base['env_steps_per_second']:.2f}x | "
-                         f"{row['ppo_steps_per_second']:.0f} | {row['ppo_steps_per_second'] / base['ppo_steps_per_second']:.2f}x |")
+              "IQM over all runs of an algorithm, the bootstrap stratified by task.", "",
+              "| algorithm | runs | tasks | solve rate IQM [95% CI] | return / oracle IQM [95% CI] |", "|---|---|---|---|---|"]
+    for a in algorithms:
+        strata = [by[(t, a)] for t in tasks if (t, a) in by]
+        solve = stratified_bootstrap_ci([[r["solve_rate"] for r in s] for s in strata], resamples=resamples)
+        frac = stratified_bootstrap_ci([[fraction(r) for r in s] for s in strata], resamples=resamples)
+        lines.append(f"| {a} | {sum(map(len, strata))} | {len(strata)} | {interval(solve)} | {interval(frac)} |")
+    if any(r["curve"] for r in runs):
+        lines += ["", "## Learning curves", "",
+                  "![learning curves](learning_curves.png): test solve rate during training, mean over seeds, band min to "
+                  "max; dashed: SB3's `MultiInputPolicy`."]
     return "\n".join(lines) + "\n"
 
 
-def plot(args: Args, records: list[dict], path: Path) -> None:
-    learners = [a for a in args.algorithms if a in LEARNERS]
-    fig, axes = plt.subplots(2, len(args.presets), figsize=(4 * len(args.presets), 6.5), squeeze=False, sharey="row")
-    for col, task in enumerate(args.presets):
+def plot(records: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = [r for r in records if r["kind"] == "run" and r["curve"]]
+    tasks = [t for t in SUITE if any(r["task"] == t for r in runs)]
+    learners = [a for a in ALGORITHMS if any(r["algorithm"] == a for r in runs)]
+    if not runs:  # baselines only: nothing learns, no curves
+        return
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 4), squeeze=False, sharey=True)
+    for ax, task in zip(axes[0], tasks):
         for a in learners:
-            curves = [r["curve"] for r in records if r["task"] == task and r["algorithm"] == a]
+            curves = [r["curve"] for r in runs if r["task"] == task and r["algorithm"] == a]
             if not curves:
                 continue
-            steps = np.array(curves[0]["steps"])
-            for row, metric in enumerate(("solve_rate", "return")):
-                values = np.array([c[metric] for c in curves])
-                ax = axes[row, col]
-                colour = f"C{LEARNERS.index(a)}"  # the same colour for an algorithm in every panel
-                ax.plot(steps, np.nanmean(values, axis=0), color=colour, label=a)
-                ax.fill_between(steps, np.nanmin(values, axis=0), np.nanmax(values, axis=0), color=colour, alpha=0.2)
-        axes[0, col].set_title(task)
-        axes[1, col].set_xlabel("environment steps")
-    axes[0, 0].set_ylabel("training solve rate")
-    axes[1, 0].set_ylabel("training return")
+            steps = [p["step"] for p in curves[0]]
+            values = np.array([[p["solve_rate"] for p in c] for c in curves if len(c) == len(steps)])
+            colour = f"C{learners.index(a) % 10}"
+            style = "--" if a.startswith("sb3-") and not a.endswith("-shared") else "-"
+            ax.plot(steps, values.mean(0), style, color=colour, label=a)
+            ax.fill_between(steps, values.min(0), values.max(0), color=colour, alpha=0.15)
+        ax.set_title(task)
+        ax.set_xlabel("environment steps")
+    axes[0, 0].set_ylabel("test solve rate")
     handles = {h.get_label(): h for ax in axes[0] for h in ax.get_lines()}
-    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), fontsize="small")
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    fig.savefig(path, dpi=100)
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(len(handles), 6), fontsize="small")
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
@@ -496,18 +334,13 @@ def main(argv: Sequence[str] | None = None) -> Path:
     args = parse_args(argv)
     torch.set_num_threads(1)
     command = "python -m benchmarks.compare " + " ".join(argv if argv is not None else sys.argv[1:])
-    start = time.perf_counter()
-    records, oracles = run_all(args)
-    seconds = time.perf_counter() - start
-    scaling = measure_scaling(args.scaling_steps) if args.scaling else None
-    stats = aggregate(records, args.bootstrap)
+    if not args.report:
+        run_pending(args, command.strip())
+    records = read_results(args.results)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "compare.json").write_text(json.dumps(
-        {"command": command, "args": {**asdict(args), "out": str(args.out)}, "oracles": oracles,
-         "runs": records, "aggregates": stats, "scaling": scaling}, indent=1) + "\n")
-    plot(args, records, args.out / "learning_curves.png")
+    plot(records, args.out / "learning_curves.png")
     md = args.out / "compare.md"
-    md.write_text(report(args, records, oracles, stats, scaling, command.strip(), seconds))
+    md.write_text(report(records, args.bootstrap))
     print(f"wrote {md}")
     return md
 

@@ -12,8 +12,7 @@ import pytest
 from agents.cli import main
 
 TINY = '{"preset": "tiny", "num_tasks": 3, "split": "all"}'
-SMALL_DQN = ["--encoder", "gru", "--dim", "16", "--layers", "1", "--num-envs", "2", "--batch-size", "16",
-             "--learning-starts", "50"]
+SMALL_DQN = ["--dim", "16", "--num-envs", "2", "--batch-size", "16", "--learning-starts", "50"]
 
 
 def textedit(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:

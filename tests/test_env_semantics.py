@@ -11,6 +11,7 @@ from conftest import random_valid_actions
 from textedit_env.env import TextEditEnv
 from textedit_env.metrics import Edit, library_score
 from textedit_env.oracle import edit_distance, oracle_action
+from textedit_env.tasks import PRESETS
 
 
 def make(**kwargs):
@@ -193,7 +194,7 @@ def test_action_rewards_match_step(settings):
         assert copy.deepcopy(env).step(int(action))[1] == pytest.approx(predicted[action], abs=1e-12)
 
 
-@pytest.mark.parametrize("preset", ["tiny", "easy", "medium", "hard", "english"])
+@pytest.mark.parametrize("preset", sorted(PRESETS))
 @pytest.mark.parametrize("reward", ["bleu", "rougeL"])
 def test_oracle_solves_every_task_in_edit_distance_steps(preset, reward):
     env = make(preset=preset, reward=reward, max_episode_steps=200)

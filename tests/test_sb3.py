@@ -1,19 +1,31 @@
-"""Third-party algorithms train on TextEdit-v0 through the public API only, in subprocesses."""
+"""Third-party algorithms train on TextEdit-v0 through the public API only: SB3's own policies in
+subprocesses, and the package's shared-network policies (textedit_env.sb3) with SB3's save/load."""
 
 import numpy as np
 import pytest
-from sb3_contrib import MaskablePPO
+import torch
+from sb3_contrib import QRDQN, MaskablePPO
 from sb3_contrib.common.maskable.utils import get_action_masks
-from stable_baselines3 import DQN, PPO
+from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import SubprocVecEnv
 
+from agents.common import evaluate, make_env, random_policy
+from agents.networks import EditNetwork
+from textedit_env.sb3 import (
+    MaskableTextEditPolicy,
+    TextEditActorCriticPolicy,
+    TextEditDQNPolicy,
+    TextEditQRDQNPolicy,
+    floor_invalid,
+)
+
 ENV_ID = "textedit_env:TextEdit-v0"
+SMALL = {"dim": 16}
 
 
-def vec_env(n_envs=2):
-    return make_vec_env(ENV_ID, n_envs=n_envs, seed=0, vec_env_cls=SubprocVecEnv,
-                        vec_env_kwargs={"start_method": "forkserver"})
+def vec_env(n_envs=2, **kwargs):
+    return make_vec_env(ENV_ID, n_envs=n_envs, seed=0, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -25,7 +37,7 @@ def vec_env(n_envs=2):
     ],
 )
 def test_sb3_algorithms_learn_through_subproc_vec_env(algo, kwargs):
-    env = vec_env()
+    env = vec_env(vec_env_cls=SubprocVecEnv, vec_env_kwargs={"start_method": "forkserver"})
     try:
         model = algo("MultiInputPolicy", env, seed=0, device="cpu", **kwargs)
         model.learn(total_timesteps=300)
@@ -41,3 +53,60 @@ def test_sb3_algorithms_learn_through_subproc_vec_env(algo, kwargs):
         assert actions.shape == (2,)
     finally:
         env.close()
+
+
+SHARED = [
+    (DQN, TextEditDQNPolicy, {"learning_starts": 50, "buffer_size": 1000, "batch_size": 16}),
+    (QRDQN, TextEditQRDQNPolicy, {"learning_starts": 50, "buffer_size": 1000, "batch_size": 16,
+                                  "policy_kwargs": {**SMALL, "n_quantiles": 5}}),
+    (PPO, TextEditActorCriticPolicy, {"n_steps": 64, "batch_size": 32, "n_epochs": 2}),
+    (A2C, TextEditActorCriticPolicy, {"n_steps": 8}),
+    (MaskablePPO, MaskableTextEditPolicy, {"n_steps": 64, "batch_size": 32, "n_epochs": 2}),
+]
+
+
+@pytest.mark.parametrize("algo, policy, kwargs", SHARED, ids=[a.__name__ for a, _, _ in SHARED])
+def test_shared_policies_train_pick_valid_actions_and_round_trip_through_save_and_load(tmp_path, algo, policy, kwargs):
+    env = vec_env()
+    model = algo(policy, env, seed=0, device="cpu", **{"policy_kwargs": SMALL, **kwargs})
+    model.learn(total_timesteps=200)
+    # The shared network is the one the package's DQN uses.
+    assert any(isinstance(m, EditNetwork) for m in model.policy.modules())
+
+    obs = env.reset()
+    masks = get_action_masks(env)
+    for _ in range(20):  # sampled actions too: an invalid action has no probability / never the best value
+        actions, _ = model.predict(obs, deterministic=False)
+        assert masks[np.arange(2), actions].all()
+    before, _ = model.predict(obs, deterministic=True)
+
+    model.save(tmp_path / "model")
+    loaded = algo.load(tmp_path / "model", device="cpu")
+    after, _ = loaded.predict(obs, deterministic=True)
+    np.testing.assert_array_equal(before, after)
+    for p, q in zip(model.policy.state_dict().values(), loaded.policy.state_dict().values()):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+    env.close()
+
+
+def test_invalid_actions_score_below_every_valid_one_without_gradient():
+    scores = torch.tensor([[0.5, -2.0, 3.0], [1.0, 2.0, -1.0]], requires_grad=True)
+    mask = torch.tensor([[True, False, True], [False, True, True]])
+    floored = floor_invalid(scores, mask)
+    assert floored.tolist() == [[0.5, -0.5, 3.0], [-2.0, 2.0, -1.0]]
+    floored.sum().backward()
+    assert scores.grad.tolist() == [[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]
+    quantiles = floor_invalid(torch.tensor([[[1.0, 2.0], [5.0, 6.0]]]), torch.tensor([[True, False]]))
+    assert quantiles.tolist() == [[[1.0, 2.0], [0.0, 0.0]]]
+
+
+def test_sb3_dqn_with_the_shared_policy_beats_a_random_agent():
+    # Unseen test sentences after a budget of seconds (measured: 1.00 solved with seeds 0 and 1).
+    kwargs = {"preset": "tiny", "max_episode_steps": 10}
+    model = DQN(TextEditDQNPolicy, make_env(kwargs), seed=0, device="cpu", gamma=0.5, learning_rate=1e-3, learning_starts=500,
+                exploration_fraction=0.3, target_update_interval=500, policy_kwargs=SMALL)
+    model.learn(4_000)
+    env = make_env({"preset": "tiny"}, "test")
+    trained = evaluate(env, lambda e, obs, info: int(model.predict(obs, deterministic=True)[0]), 30, 0)
+    random = evaluate(env, random_policy(0), 30, 0)
+    assert trained["solve_rate"] >= 0.8 > random["solve_rate"] + 0.5

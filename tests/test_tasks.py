@@ -35,9 +35,12 @@ def test_every_preset_builds_and_resets(preset):
     assert info["text"] != info["reference"]
 
 
-def test_bundled_english_set():
-    tasks, name = read_dataset("english", "word")
-    assert len(tasks) >= 500 and "english" in name
+@pytest.mark.parametrize("dataset, words", [("english", (6, 12)), ("english-long", (15, 30))])
+def test_bundled_english_sets(dataset, words):
+    tasks, name = read_dataset(dataset, "word")
+    assert len(tasks) >= 500 and repr(dataset) in name
+    assert len({t.reference for t in tasks}) == len(tasks)
+    assert words[0] <= min(len(t.reference) for t in tasks) and max(len(t.reference) for t in tasks) <= words[1]
     train = [t for t in tasks if in_split(t.reference, "train")]
     test = [t for t in tasks if in_split(t.reference, "test")]
     assert 0.1 < len(test) / len(tasks) < 0.3 and len(train) + len(test) == len(tasks)

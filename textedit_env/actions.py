@@ -29,6 +29,9 @@ class ActionCodec:
         self._insert0 = 1 + max_length
         self._replace0 = self._insert0 + (max_length + 1) * num_candidates
         self.n = self._replace0 + max_length * num_candidates
+        # The ids of each operation: [start, stop) per op, in the order of the layout.
+        self.op_ranges = {"stop": (0, 1), "delete": (1, self._insert0), "insert": (self._insert0, self._replace0),
+                          "replace": (self._replace0, self.n)}
 
     def encode(self, op: str, position: int = 0, slot: int | None = None) -> int:
         """Action id of ``op`` at ``position`` writing candidate ``slot``; ValueError if outside the space."""

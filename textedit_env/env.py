@@ -130,8 +130,8 @@ class TextEditEnv(gym.Env):
 
     | Argument           | Default         | Meaning                                                                 |
     |--------------------|-----------------|-------------------------------------------------------------------------|
-    | `preset`           | `"easy"`        | task defaults: `tiny`, `easy`, `medium`, `hard` (generator), `english`  |
-    | `dataset`          | `None`          | `"english"` (bundled), a `.jsonl` / `.tsv` / text file path, or an iterable of `(source, reference)` pairs or reference strings; `None`: the preset's |
+    | `preset`           | `"easy"`        | task defaults: `tiny`, `easy`, `medium`, `hard` (generator), `english`, `english-long` |
+    | `dataset`          | `None`          | `"english"`, `"english-long"` (bundled), a `.jsonl` / `.tsv` / text file path, or an iterable of `(source, reference)` pairs or reference strings; `None`: the preset's |
     | `split`            | `"train"`       | `"train"`, `"test"` (disjoint references) or `"all"`                    |
     | `reward`           | `"bleu"`        | metric name or `{name: weight}` (see Rewards)                           |
     | `unit`             | `"word"`        | `"word"` or `"char"`                                                    |

@@ -22,7 +22,8 @@ from textedit_env.tasks.presets import PRESETS, Preset, get_preset
 from textedit_env.units import split_units
 
 SPLITS = ("train", "test", "all")
-BUNDLED = {"english": Path(__file__).parent / "data" / "english.txt"}
+_DATA = Path(__file__).parent / "data"
+BUNDLED = {"english": _DATA / "english.txt", "english-long": _DATA / "english_long.txt"}
 
 
 @dataclass(frozen=True)

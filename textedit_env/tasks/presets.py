@@ -26,6 +26,8 @@ PRESETS: dict[str, Preset] = {
     "hard": Preset(vocab_size=400, sentence_length=(7, 13), corruptions=(2, 4), num_distractors=6, punctuation=True),
     # The bundled real-English sentences, corrupted by the noise model.
     "english": Preset(corruptions=(1, 3), num_distractors=4, dataset="english"),
+    # Longer bundled sentences (15-30 words) and more corruptions: misalignments of any width.
+    "english-long": Preset(corruptions=(1, 4), num_distractors=4, dataset="english-long"),
 }
 
 

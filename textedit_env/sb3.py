@@ -1,0 +1,149 @@
+"""Stable-Baselines3 policies built on the network of the package's own agents.
+
+SB3's ``MultiInputPolicy`` flattens the observation into one vector and maps it through an MLP
+to one output per action id: it cannot tell which word an action writes where, and learns
+almost nothing on TextEdit-v0. These policies read the observation the way ``agents.dqn``
+does, with :class:`agents.networks.EditNetwork` (alignment features, per-position state, one
+score per action of the env's layout), so that a comparison of algorithms compares algorithms:
+
+==============================  =======================================  =====================
+policy                          for                                      scores
+==============================  =======================================  =====================
+:class:`TextEditDQNPolicy`      ``stable_baselines3.DQN``                Q-values
+:class:`TextEditQRDQNPolicy`    ``sb3_contrib.QRDQN``                    quantiles of Q
+:class:`TextEditActorCriticPolicy`  ``PPO``, ``A2C``                     logits, and a value head
+:class:`MaskableTextEditPolicy` ``sb3_contrib.MaskablePPO``              logits, and a value head
+==============================  =======================================  =====================
+
+They are used through SB3's public API, and saved and loaded with SB3's ``save``/``load``::
+
+    from stable_baselines3 import DQN
+    from textedit_env.sb3 import TextEditDQNPolicy
+
+    model = DQN(TextEditDQNPolicy, "textedit_env:TextEdit-v0", policy_kwargs={"dim": 32})
+
+``policy_kwargs`` takes the network's arguments: ``encoder`` ("none", "gru", "lstm",
+"transformer"), ``dim``, ``layers``, ``heads``. The valid actions of a state follow from its
+observation, and the policies use that: an invalid action (a no-op in the environment) gets a
+logit of -1e8, and a Q-value (every quantile) one below the lowest valid action's, held fixed
+(no gradient), so that greedy actions and SB3's bootstrap maximum range over valid actions
+only. SB3's DQN and QR-DQN still explore uniformly over all action ids (their algorithms have
+no masks); such samples carry no gradient. Requires ``pip install textedit-env[sb3]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from gymnasium import spaces
+from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+from sb3_contrib.qrdqn.policies import QRDQNPolicy
+from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+from stable_baselines3.dqn.policies import DQNPolicy
+
+from agents.networks import EditNetwork, mlp
+
+INVALID_LOGIT = -1e8
+"""sb3-contrib's masked-logit value"""
+
+
+def floor_invalid(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Scores (B, n) or (B, n, q) with every invalid action one below the batch item's lowest valid score, detached."""
+    valid = mask if scores.dim() == 2 else mask[..., None].expand_as(scores)
+    lowest = scores.detach().masked_fill(~valid, torch.inf).flatten(1).amin(1)
+    floor = (lowest - 1.0).view(-1, *([1] * (scores.dim() - 1)))
+    return torch.where(valid, scores, floor)
+
+
+class EditScores(BasePolicy):
+    """A ``q_net`` (Q-values, (B, n)) or ``quantile_net`` ((B, n_quantiles, n)) for SB3's DQN and QR-DQN."""
+
+    def __init__(self, observation_space: spaces.Dict, action_space: spaces.Discrete, network_kwargs: dict,
+                 n_quantiles: int | None = None):
+        super().__init__(observation_space, action_space)
+        self.network_kwargs, self.n_quantiles = network_kwargs, n_quantiles
+        self.network = EditNetwork.for_space(observation_space, outputs=n_quantiles or 1, **network_kwargs)
+
+    def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        features = self.network.features(obs)
+        scores = floor_invalid(self.network.scores(features), features["mask"])
+        return scores if self.n_quantiles is None else scores.transpose(1, 2)  # QR-DQN's (B, n_quantiles, n)
+
+    def _predict(self, observation: dict[str, torch.Tensor], deterministic: bool = True) -> torch.Tensor:
+        q = self(observation)
+        return (q if self.n_quantiles is None else q.mean(dim=1)).argmax(dim=1).reshape(-1)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        return {**super()._get_constructor_parameters(), "network_kwargs": self.network_kwargs,
+                "n_quantiles": self.n_quantiles}
+
+
+class _SharedNetwork:
+    """Takes the network's arguments from ``policy_kwargs`` before SB3's own, and saves them with the policy."""
+
+    def __init__(self, observation_space: spaces.Dict, action_space: spaces.Discrete, lr_schedule,
+                 encoder: str = "none", dim: int = 32, layers: int = 1, heads: int = 4, **kwargs):
+        self.network_kwargs = {"encoder": encoder, "dim": dim, "layers": layers, "heads": heads}
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        return {**super()._get_constructor_parameters(), **self.network_kwargs}
+
+
+class TextEditDQNPolicy(_SharedNetwork, DQNPolicy):
+    """Q-values of the shared network for ``stable_baselines3.DQN``."""
+
+    def make_q_net(self) -> EditScores:
+        return EditScores(self.observation_space, self.action_space, self.network_kwargs).to(self.device)
+
+
+class TextEditQRDQNPolicy(_SharedNetwork, QRDQNPolicy):
+    """Quantiles of Q from the shared network (``n_quantiles`` outputs per action) for ``sb3_contrib.QRDQN``."""
+
+    def make_quantile_net(self) -> EditScores:
+        return EditScores(self.observation_space, self.action_space, self.network_kwargs, self.n_quantiles).to(self.device)
+
+
+class _SharedNetworkActorCritic(_SharedNetwork):
+    """What the actor-critic policies share: logits of the shared network (invalid actions at
+    -1e8) and a value head on its state summary, in place of SB3's extractor and MLPs."""
+
+    def _build(self, lr_schedule) -> None:
+        self.network = EditNetwork.for_space(self.observation_space, **self.network_kwargs)
+        self.value_net = mlp(self.network.summary_dim, self.network_kwargs["dim"])
+        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+
+    def _distribution_and_values(self, obs: dict[str, torch.Tensor], action_masks=None):
+        features = self.network.features(obs)
+        logits, summary = self.network.scores_and_summary(features)
+        distribution = self.action_dist.proba_distribution(action_logits=logits.masked_fill(~features["mask"], INVALID_LOGIT))
+        if action_masks is not None:
+            distribution.apply_masking(action_masks)
+        return distribution, self.value_net(summary)
+
+    def forward(self, obs, deterministic: bool = False, action_masks=None):
+        distribution, values = self._distribution_and_values(obs, action_masks)
+        actions = distribution.get_actions(deterministic=deterministic)
+        return actions, values, distribution.log_prob(actions)
+
+    def evaluate_actions(self, obs, actions: torch.Tensor, action_masks=None):
+        distribution, values = self._distribution_and_values(obs, action_masks)
+        return values, distribution.log_prob(actions), distribution.entropy()
+
+    def get_distribution(self, obs, action_masks=None):
+        return self._distribution_and_values(obs, action_masks)[0]
+
+    def predict_values(self, obs) -> torch.Tensor:
+        return self._distribution_and_values(obs)[1]
+
+
+class TextEditActorCriticPolicy(_SharedNetworkActorCritic, ActorCriticPolicy):
+    """Logits of the shared network and a value head for ``PPO`` and ``A2C``."""
+
+
+class MaskableTextEditPolicy(_SharedNetworkActorCritic, MaskableActorCriticPolicy):
+    """Logits of the shared network and a value head for ``sb3_contrib.MaskablePPO`` (its masks apply too)."""
+
+
+__all__ = ["TextEditDQNPolicy", "TextEditQRDQNPolicy", "TextEditActorCriticPolicy", "MaskableTextEditPolicy", "EditScores"]
