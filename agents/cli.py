@@ -4,8 +4,8 @@
     textedit eval DIR [--episodes N] [--split SPLIT] [--seed S] [--json]
     textedit play [--env-kwargs JSON] [--seed S] [--source TEXT --reference TEXT]
 
-``textedit train`` with no arguments trains DQN on the default ``TextEdit-v0`` (a few minutes on
-two cores) and prints its evaluation on the test split beside a random agent and the oracle.
+``textedit train`` with no arguments trains DQN on the default ``TextEdit-v0`` (about half a minute
+on two cores) and prints its evaluation on the test split beside a random agent and the oracle.
 Bad arguments get a one-line error on stderr and exit code 2.
 """
 
@@ -21,12 +21,13 @@ from typing import Any, NoReturn
 import torch
 
 from agents import dqn, qlearning
-from agents.common import eval_split, evaluate_with_baselines, format_table, make_env
+from agents.common import evaluate_with_baselines, format_table, make_env
 from agents.networks import ENCODERS
+from textedit_env.tasks import FixedTaskSet
 
 ALGOS = {"dqn": dqn, "qlearning": qlearning}
 # Options that override a field of the algorithm's Args when given.
-ALGO_OPTIONS = ("encoder", "dim", "layers", "num_envs", "batch_size", "learning_starts", "lr", "gamma", "device")
+ALGO_OPTIONS = ("encoder", "dim", "layers", "num_envs", "batch_size", "learning_starts", "lr", "gamma", "device", "state_key")
 SPLITS = ("train", "test", "all")
 HELP = """commands:
   i POS WORD   insert WORD before unit POS (POS = length appends)
@@ -75,15 +76,19 @@ def build_parser() -> Parser:
     train.add_argument("--lr", type=float, help="dqn: learning rate")
     train.add_argument("--gamma", type=float, help="discount factor")
     train.add_argument("--device", help="dqn: torch device (cpu, cuda)")
+    train.add_argument("--state-key", choices=qlearning.STATE_KEYS,
+                       help="qlearning: exact (text, reference) states, or alignment keys that transfer to unseen sentences")
     train.add_argument("--eval-episodes", type=int, default=200, help="episodes of the final evaluation (0: none)")
-    train.add_argument("--eval-split", choices=SPLITS, help="default: test after training on train, else the training split")
+    train.add_argument("--eval-split", choices=SPLITS, help="default: the held-out test split after training on train "
+                       "(a table of exact states: the split it was trained on)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(run=run_train)
 
     evaluate = commands.add_parser("eval", help="evaluate a trained agent greedily beside the oracle")
     evaluate.add_argument("dir", type=Path, help="a run directory written by train")
     evaluate.add_argument("--episodes", type=positive_int, default=200)
-    evaluate.add_argument("--split", choices=SPLITS, help="default: test after training on train, else the training split")
+    evaluate.add_argument("--split", choices=SPLITS, help="default: the held-out test split after training on train "
+                          "(a table of exact states: the split it was trained on)")
     evaluate.add_argument("--seed", type=int, default=1000, help="episode i resets with seed + i")
     evaluate.add_argument("--device", help="dqn: torch device")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
@@ -156,14 +161,53 @@ def run_train(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / f"{args.algo}-seed{args.seed}"
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {str(out)!r} exists and is not a directory")
+    if args.algo == "qlearning" and algo_args.state_key == "exact":
+        warn_about_table_size(args.env_kwargs, algo_args.steps)
     print(f"training {args.algo} for {algo_args.steps} steps into {out}", file=sys.stderr)
     agent = module.train(algo_args, args.env_kwargs, out, progress=not args.no_progress)
     if args.eval_episodes > 0:
-        split = args.eval_split or eval_split(args.env_kwargs)
-        result = evaluate_with_baselines(args.env_kwargs, agent, args.eval_episodes, 1000, split)
+        result = evaluate_agent(agent, args.eval_episodes, 1000, args.eval_split)
         (out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
         print(format_table(result))
     return 0
+
+
+def warn_about_table_size(env_kwargs: dict, steps: int) -> None:
+    """Say which tasks a table of exact states trains on, and warn when it cannot cover them."""
+    task_set = make_env(env_kwargs).unwrapped.task_set
+    if isinstance(task_set, FixedTaskSet):  # a finite set: say how the split divides it
+        split, trained, total = env_kwargs.get("split", "train"), len(task_set.tasks), task_set.total_tasks
+        if trained < total:
+            print(f"qlearning trains on the {split!r} split: {trained} of the {total} tasks (pass \"split\": \"all\" in "
+                  "--env-kwargs to train on every task)", file=sys.stderr)
+    unseen = qlearning.unseen_start_share(env_kwargs, steps // 10)
+    if unseen > 0.5:
+        print(f"warning: about {unseen:.0%} of the training episodes would start in a state no earlier one started in: "
+              f"a table of exact states cannot cover this task set in {steps} steps (try --state-key alignment, or "
+              "--algo dqn)", file=sys.stderr)
+
+
+def evaluate_agent(agent, episodes: int, seed: int, split: str | None) -> dict:
+    """The agent beside the oracle and a random agent, on its default evaluation split unless one is
+    given; for a table, also how many of the states met were in it (one line on stderr)."""
+    split = split or agent.eval_split()
+    check_env_kwargs(agent.env_kwargs, split=split)
+    tabular = isinstance(agent, qlearning.Agent)
+    if tabular:
+        trained = agent.env_kwargs.get("split", "train")
+        if agent.args.state_key == "exact" and split != trained:
+            print(f"note: a table of exact states knows only the states it visited on the {trained!r} split; "
+                  f"on unseen sentences of the {split!r} split it can only guess", file=sys.stderr)
+        agent.lookups = agent.known = 0
+    result = {**evaluate_with_baselines(agent.env_kwargs, agent, episodes, seed, split),
+              "trained_split": agent.env_kwargs.get("split", "train")}
+    if tabular:
+        result.update(table_states=len(agent.table.q), table_entries=sum(map(len, agent.table.q.values())),
+                      states_in_table=agent.known, states_met=agent.lookups)
+        print(f"table: {result['table_states']} states, {result['table_entries']} entries; {agent.known} of the "
+              f"{agent.lookups} states met in the evaluation ({agent.known / max(agent.lookups, 1):.0%}) were in it",
+              file=sys.stderr)
+    return result
 
 
 def load_agent(run_dir: Path, device: str | None = None):
@@ -180,9 +224,7 @@ def run_eval(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     check_device(args.device)
     agent = load_agent(args.dir, args.device)
-    split = args.split or eval_split(agent.env_kwargs)
-    check_env_kwargs(agent.env_kwargs, split=split)
-    result = evaluate_with_baselines(agent.env_kwargs, agent, args.episodes, args.seed, split)
+    result = evaluate_agent(agent, args.episodes, args.seed, args.split)
     print(json.dumps(result) if args.json else format_table(result))
     return 0
 

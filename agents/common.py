@@ -142,7 +142,9 @@ def format_table(result: dict) -> str:
     keys = ("solve_rate", "mean_return", "mean_final_score", "mean_final_bleu", "mean_final_rougeL",
             "final_perplexity", "mean_steps")
     rows = [("agent", ""), ("random", "random_"), ("oracle", "oracle_")]
-    lines = [f"{result['episodes']} episodes of the {result['split']!r} split (seed {result['seed']})",
+    trained = result.get("trained_split")
+    where = "" if trained is None else ", the split it trained on" if trained == result["split"] else f", not {trained!r} that it trained on"
+    lines = [f"{result['episodes']} episodes of the {result['split']!r} split{where} (seed {result['seed']})",
              f"{'':8}" + "".join(f"{k.removeprefix('mean_'):>18}" for k in keys)]
     for name, prefix in rows:
         lines.append(f"{name:8}" + "".join(f"{result[prefix + k]:>18.3f}" for k in keys))

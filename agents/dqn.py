@@ -35,7 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.common import ENV_ID, Checkpoints, RunLogger, StartAtReference, linear_schedule, make_env
+from agents.common import ENV_ID, Checkpoints, RunLogger, StartAtReference, eval_split, linear_schedule, make_env
 from agents.networks import OBSERVATION_KEYS, EditNetwork
 from textedit_env.actions import ActionCodec
 
@@ -179,6 +179,10 @@ class Agent:
     def __call__(self, env: gym.Env, obs: dict, info: dict) -> int:
         batch = {k: np.asarray(obs[k])[None] for k in OBSERVATION_KEYS}
         return int(greedy_actions(self.network, to_tensors(batch, self.device))[0][0])
+
+    def eval_split(self) -> str:
+        """The held-out split when trained on the train split, else the training split."""
+        return eval_split(self.env_kwargs)
 
     def save(self, out_dir: Path) -> Path:
         path = Path(out_dir) / CHECKPOINT

@@ -1,14 +1,21 @@
-"""Tabular Q-learning for small task sets.
-
-The table only knows the states it has visited, so this agent is meant for a handful of short
-sentences: ``preset="tiny", num_tasks=...`` or a ``dataset=[...]`` list with ``split="all"``; it
-cannot generalize to sentences it never saw (use :mod:`agents.dqn` for that).
+"""Tabular Q-learning, with an exact state key for small task sets or a key that transfers.
 
 The update is exactly ``Q(s,a) <- Q(s,a) + alpha * (r + gamma * max_a' Q(s',a') - Q(s,a))`` with
 the max over the valid actions of s' and no bootstrap from a terminal state (a truncated
-episode does bootstrap). A state is the ``(text, reference)`` pair of strings. An action is
-keyed by its edit ``(op, position, word)`` rather than its id: the environment shuffles the
-candidate words every episode, so the same id writes different words in different episodes.
+episode does bootstrap). What s and a are is the *key* (``Args.state_key``):
+
+- ``"exact"`` (default): a state is the ``(text, reference)`` pair of strings, an action its edit
+  ``(op, position, word)`` (not its id: the environment shuffles the candidate words every
+  episode). The table knows only the states it has visited, so this is for a handful of short
+  sentences (``preset="tiny", num_tasks=...``, a ``dataset=[...]`` list); it cannot act on a
+  sentence it never saw, and is evaluated on the split it was trained on.
+- ``"alignment"``: computed from the observation alone with the alignment features of
+  :mod:`agents.networks`: a state is (text length - reference length, words missing, words in
+  surplus, whether the text is the reference), each clipped; an action is its operation and the
+  context it would create or break (for an insert or replace: the agreeing context on each side,
+  whether both sides join, whether the text lacks the word; for a delete or replace: the run
+  through the unit, what deleting it would join, whether its word is in surplus). Many
+  sentences share these keys, so the table transfers to sentences it never saw.
 """
 
 from __future__ import annotations
@@ -16,32 +23,49 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import gymnasium as gym
 import numpy as np
+import torch
 
-from agents.common import Checkpoints, RunLogger, linear_schedule, make_env
+from agents.common import Checkpoints, RunLogger, eval_split, linear_schedule, make_env
+from agents.networks import OBSERVATION_KEYS, AlignmentFeatures
+from textedit_env.actions import SLOT_FIRST
 
-State = tuple[str, str]
-Edit = tuple[str, int, "str | None"]
+State = tuple
+Edit = tuple
 CHECKPOINT = "qtable.json"
+STATE_KEYS = ("exact", "alignment")
 
 
 @dataclass
 class Args:
     steps: int = 50_000
     seed: int = 0
-    gamma: float = 1.0
-    """episodes are short; with a step penalty, gamma = 1 makes the shortest edit path optimal
-    (discounting instead favours paths that gain early, which can be longer)"""
-    # Transitions and rewards are deterministic, so alpha = 1 is exact after one visit; a
-    # schedule is there for stochastic task sets.
-    alpha_start: float = 1.0
-    alpha_end: float = 1.0
+    state_key: str = "exact"
+    """"exact" or "alignment" (see the module docstring)"""
+    gamma: float = 0.5
+    """as agents.dqn's: without a step penalty every path to the reference earns the same
+    undiscounted return, and with gamma near 1 an edit undone later looks as good as the right one"""
+    alpha_start: float | None = None
+    """None: 1.0 with the exact key (transitions and rewards are deterministic, so one visit is
+    exact), 0.1 with the alignment key (one key stands for many sentences, whose rewards differ)"""
+    alpha_end: float | None = None
+    """None: alpha_start"""
     epsilon_start: float = 1.0
     epsilon_end: float = 0.05
     exploration_fraction: float = 0.6
     """fraction of the steps over which epsilon and alpha decay linearly"""
+
+    def __post_init__(self) -> None:
+        if self.state_key not in STATE_KEYS:
+            raise ValueError(f"state_key={self.state_key!r} is not supported; expected one of {STATE_KEYS}")
+
+    def alphas(self) -> tuple[float, float]:
+        """alpha_start and alpha_end, with the key's default for those left at None."""
+        start = self.alpha_start if self.alpha_start is not None else (1.0 if self.state_key == "exact" else 0.1)
+        return start, self.alpha_end if self.alpha_end is not None else start
 
 
 class QTable:
@@ -68,36 +92,97 @@ class QTable:
         return error
 
     def save(self, path: Path, meta: dict) -> None:
-        rows = [[s[0], s[1], [[op, p, w, v] for (op, p, w), v in edits.items()]] for s, edits in self.q.items()]
+        rows = [[*state, [[*edit, v] for edit, v in edits.items()]] for state, edits in self.q.items()]
         path.write_text(json.dumps({**meta, "q": rows}))
 
     @classmethod
     def load(cls, path: Path) -> tuple[QTable, dict]:
         data = json.loads(path.read_text())
         table = cls()
-        table.q = {(text, ref): {(op, p, w): v for op, p, w, v in edits} for text, ref, edits in data.pop("q")}
+        table.q = {tuple(state): {tuple(edit): v for *edit, v in edits} for *state, edits in data.pop("q")}
         return table, data
 
 
-def valid_edits(env: gym.Env) -> tuple[np.ndarray, list[Edit]]:
-    """The valid action ids of the current state and their edits."""
-    actions = np.flatnonzero(env.unwrapped.action_masks())
-    return actions, [env.unwrapped.decode_action(int(a)) for a in actions]
+# A key function: (env, observation, info) -> (state key, valid action ids, their action keys).
+Keys = Callable[[gym.Env, dict, dict], tuple[State, np.ndarray, list[Edit]]]
 
 
-def state_of(info: dict) -> State:
-    return info["text"], info["reference"]
+def exact_keys(env: gym.Env, obs: dict, info: dict) -> tuple[State, np.ndarray, list[Edit]]:
+    """The ``(text, reference)`` pair, and each valid action's ``(op, position, word)``."""
+    base = env.unwrapped
+    actions = np.flatnonzero(base.action_masks())
+    return (info["text"], info["reference"]), actions, [base.decode_action(int(a)) for a in actions]
+
+
+def alignment_keys(env: gym.Env, obs: dict, info: dict) -> tuple[State, np.ndarray, list[Edit]]:
+    """Keys that many sentences share, from the observation's alignment features (see the module docstring)."""
+    base = env.unwrapped
+    batch = {k: torch.as_tensor(np.asarray(obs[k])[None]) for k in OBSERVATION_KEYS}
+    with torch.no_grad():
+        f = AlignmentFeatures(base.max_length, base.num_candidates)(batch)
+    # The unit features are run lengths in sixths (or thirds) of the counted context: small integers.
+    unit = np.rint(f["unit"][0].numpy() * 6).astype(int)
+    through, joins, surplus = unit[:, 4], unit[:, 7], unit[:, 8]
+    insert, replace = f["insert"][0].numpy(), f["replace"][0].numpy()
+    actions = np.flatnonzero(f["mask"][0].numpy())
+    insert0, replace0, K = base.codec.op_ranges["insert"][0], base.codec.op_ranges["replace"][0], base.codec.K
+    keys: list[Edit] = []
+    for a in actions.tolist():
+        if a == 0:
+            keys.append(("stop",))
+        elif a < insert0:
+            keys.append(("delete", through[a - 1], joins[a - 1], surplus[a - 1]))
+        elif a < replace0:
+            p, k = divmod(a - insert0, K)
+            keys.append(("insert", int(insert[p, k])))
+        else:
+            p, k = divmod(a - replace0, K)
+            keys.append(("replace", int(replace[p, k]), through[p], surplus[p]))
+    text_len, ref_len = (int(n) for n in obs["lengths"])
+    text, ref = np.asarray(obs["text_slots"][:text_len]), np.asarray(obs["reference_slots"][:ref_len])
+    size = base.num_candidates + SLOT_FIRST
+    difference = np.bincount(text, minlength=size) - np.bincount(ref, minlength=size)
+    state = (int(np.clip(text_len - ref_len, -2, 2)), int(min(np.maximum(-difference, 0).sum(), 3)),
+             int(min(np.maximum(difference, 0).sum(), 3)), bool(text_len == ref_len and (text == ref).all()))
+    return state, actions, [tuple(int(x) if not isinstance(x, str) else x for x in key) for key in keys]
+
+
+KEYS: dict[str, Keys] = {"exact": exact_keys, "alignment": alignment_keys}
+
+
+def unseen_start_share(env_kwargs: dict, episodes: int, seed: int = 0) -> float:
+    """About what share of ``episodes`` training episodes starts in an (exact) state that no
+    earlier episode started in: the Good-Turing estimate (singletons over draws) from drawing
+    that many start states (at most 20,000)."""
+    env, counts = make_env(env_kwargs), {}
+    env.reset(seed=seed)
+    draws = max(1, min(episodes, 20_000))
+    for _ in range(draws):
+        _, info = env.reset()
+        start = (info["text"], info["reference"])
+        counts[start] = counts.get(start, 0) + 1
+    return sum(1 for n in counts.values() if n == 1) / draws
 
 
 class Agent:
-    """A Q-table as a greedy policy (``agent(env, obs, info) -> action``)."""
+    """A Q-table as a greedy policy (``agent(env, obs, info) -> action``); it counts how many of the
+    states it is asked about are in its table (``lookups``, ``known``)."""
 
     def __init__(self, table: QTable, args: Args, env_kwargs: dict):
         self.table, self.args, self.env_kwargs = table, args, env_kwargs
+        self.keys = KEYS[args.state_key]
+        self.lookups = self.known = 0
 
     def __call__(self, env: gym.Env, obs, info: dict) -> int:
-        actions, edits = valid_edits(env)
-        return int(actions[self.table.best(state_of(info), edits)])
+        state, actions, edits = self.keys(env, obs, info)
+        self.lookups, self.known = self.lookups + 1, self.known + (state in self.table.q)
+        return int(actions[self.table.best(state, edits)])
+
+    def eval_split(self) -> str:
+        """The split it was trained on (with the exact key a table knows only those sentences),
+        or the held-out one when the key transfers."""
+        trained = self.env_kwargs.get("split", "train")
+        return trained if self.args.state_key == "exact" else eval_split(self.env_kwargs)
 
     def save(self, out_dir: Path) -> Path:
         path = Path(out_dir) / CHECKPOINT
@@ -113,29 +198,29 @@ class Agent:
 def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, checkpoints: Checkpoints | None = None) -> Agent:
     env = make_env(env_kwargs)
     rng = np.random.default_rng(args.seed)
-    table = QTable()
+    table, keys = QTable(), KEYS[args.state_key]
+    alpha_start, alpha_end = args.alphas()
     logger = RunLogger(Path(out_dir), args.steps, {"algo": "qlearning", "args": asdict(args), "env_kwargs": env_kwargs}, progress)
     decay = args.exploration_fraction * args.steps
 
-    _, info = env.reset(seed=args.seed)
-    actions, edits = valid_edits(env)
+    obs, info = env.reset(seed=args.seed)
+    state, actions, edits = keys(env, obs, info)
     episode_return, episode_length = 0.0, 0
     for step in range(args.steps):
         epsilon = linear_schedule(args.epsilon_start, args.epsilon_end, decay, step)
-        alpha = linear_schedule(args.alpha_start, args.alpha_end, decay, step)
-        state = state_of(info)
+        alpha = linear_schedule(alpha_start, alpha_end, decay, step)
         # Exploit with random tie-breaking: the table starts at 0 everywhere, and always taking the
         # first tied action (stop) would end every new episode at once.
         i = int(rng.integers(len(actions))) if rng.random() < epsilon else table.best(state, edits, rng)
-        _, reward, terminated, truncated, info = env.step(int(actions[i]))
-        next_actions, next_edits = valid_edits(env)
-        table.update(state, edits[i], reward, state_of(info), next_edits, terminated, alpha, args.gamma)
-        actions, edits = next_actions, next_edits
+        obs, reward, terminated, truncated, info = env.step(int(actions[i]))
+        next_state, next_actions, next_edits = keys(env, obs, info)
+        table.update(state, edits[i], reward, next_state, next_edits, terminated, alpha, args.gamma)
+        state, actions, edits = next_state, next_actions, next_edits
         episode_return, episode_length = episode_return + reward, episode_length + 1
         if terminated or truncated:
             logger.episode(step + 1, episode_return, episode_length, info["solved"], info["score"])
-            _, info = env.reset()
-            actions, edits = valid_edits(env)
+            obs, info = env.reset()
+            state, actions, edits = keys(env, obs, info)
             episode_return, episode_length = 0.0, 0
         if checkpoints is not None:
             checkpoints.reached(step + 1, lambda: Agent(table, args, env_kwargs))

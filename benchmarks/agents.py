@@ -16,7 +16,8 @@ Sections (from the repository root):
   when the text already is the reference.
 * ``ablations``: one change at a time from DQN's defaults on the long bundled sentences, at a
   budget small enough for the changes to show.
-* ``qlearning``: tabular Q-learning on a handful of fixed pairs.
+* ``qlearning``: tabular Q-learning on a handful of fixed pairs (exact states), and its keys that
+  transfer against exact states and DQN on the test split of tiny and easy.
 """
 
 from __future__ import annotations
@@ -82,9 +83,11 @@ EVAL_SEED = 1000
 
 SETTINGS = {
     "full": {"speed_steps": 10_000, "speed_rounds": 3, "task_steps": 50_000, "seeds": 3, "episodes": 200,
-             "ablation_steps": 6_000, "ablation_seeds": 5, "ablation_episodes": 100, "qlearning_steps": 150_000},
+             "ablation_steps": 6_000, "ablation_seeds": 5, "ablation_episodes": 100, "qlearning_steps": 150_000,
+             "transfer_steps": 20_000},
     "quick": {"speed_steps": 1_200, "speed_rounds": 1, "task_steps": 1_200, "seeds": 1, "episodes": 10,
-              "ablation_steps": 1_200, "ablation_seeds": 1, "ablation_episodes": 5, "qlearning_steps": 2_000},
+              "ablation_steps": 1_200, "ablation_seeds": 1, "ablation_episodes": 5, "qlearning_steps": 2_000,
+              "transfer_steps": 600},
 }
 QUICK_TASKS = ("tiny-bleu",)
 QUICK_ABLATIONS = ("defaults", "3-step returns")
@@ -173,6 +176,30 @@ def qlearning_run(steps: int, episodes: int) -> dict:
             "oracle_edits_rate": hits / episodes}
 
 
+TRANSFER_TASKS = ("tiny-bleu", "easy-bleu")
+TRANSFER_AGENTS = ("qlearning exact", "qlearning alignment", "dqn")
+
+
+def transfer_run(task: str, agent_name: str, seed: int, steps: int, episodes: int) -> dict:
+    """One agent trained on a task's train split, evaluated on its test split (and on the train split)."""
+    torch.set_num_threads(1)
+    env_kwargs = TASKS[task]
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        if agent_name == "dqn":
+            agent = dqn.train(dqn.Args(steps=steps, seed=seed), env_kwargs, Path(out), progress=False)
+        else:
+            args = qlearning.Args(steps=steps, seed=seed, state_key=agent_name.split()[1])
+            agent = qlearning.train(args, {**env_kwargs, "max_episode_steps": TRAIN_EPISODE_STEPS}, Path(out), progress=False)
+    seconds = time.perf_counter() - start
+    test = evaluate(make_env(env_kwargs, "test"), agent, episodes, EVAL_SEED)
+    coverage = agent.known / agent.lookups if hasattr(agent, "lookups") else None
+    train = evaluate(make_env(env_kwargs, "train"), agent, episodes, EVAL_SEED)
+    return {"task": task, "agent": agent_name, "seed": seed, "train_seconds": seconds, "test_solve_rate": test["solve_rate"],
+            "test_coverage": coverage, "train_solve_rate": train["solve_rate"],
+            "states": len(agent.table.q) if hasattr(agent, "table") else None}
+
+
 def parallel(jobs: list[tuple[Callable, tuple]], workers: int) -> list[Any]:
     if workers == 1:
         return [f(*a) for f, a in jobs]
@@ -250,16 +277,35 @@ def ablations_section(rows: list[dict], config: dict) -> list[str]:
     return lines + [""]
 
 
-def qlearning_section(row: dict, config: dict) -> list[str]:
+def qlearning_section(row: dict, transfer: list[dict], config: dict) -> list[str]:
     agent, oracle = row["agent"], row["oracle"]
-    return ["## Q-learning (tabular)", "",
-            f"`qlearning.Args(steps={row['steps']})` (other arguments at their defaults: {qlearning.Args(steps=row['steps'])}) "
-            f"on 6 fixed pairs (`dataset=PAIRS, split='all', step_penalty=0.01`), training episodes cut at "
-            f"{QLEARNING_EPISODE_STEPS} steps, greedy evaluation on {config['episodes']} episodes.", "",
-            "| train s | states | solve rate | mean steps | oracle steps | solved with the oracle's number of edits |",
-            "|---|---|---|---|---|---|",
-            f"| {row['train_seconds']:.0f} | {row['states']} | {agent['solve_rate']:.3f} | {agent['mean_steps']:.3f} | "
-            f"{oracle['mean_steps']:.3f} | {row['oracle_edits_rate']:.3f} |", ""]
+    lines = ["## Q-learning (tabular)", "",
+             f"`qlearning.Args(steps={row['steps']})` (other arguments at their defaults: {qlearning.Args(steps=row['steps'])}) "
+             f"on 6 fixed pairs (`dataset=PAIRS, split='all', step_penalty=0.01`), training episodes cut at "
+             f"{QLEARNING_EPISODE_STEPS} steps, greedy evaluation on {config['episodes']} episodes.", "",
+             "| train s | states | solve rate | mean steps | oracle steps | solved with the oracle's number of edits |",
+             "|---|---|---|---|---|---|",
+             f"| {row['train_seconds']:.0f} | {row['states']} | {agent['solve_rate']:.3f} | {agent['mean_steps']:.3f} | "
+             f"{oracle['mean_steps']:.3f} | {row['oracle_edits_rate']:.3f} |", "",
+             "### State keys that transfer", "",
+             f"Each agent trains for {config['transfer_steps']:,} steps on the train split ({config['seeds']} seeds), and is "
+             f"evaluated on {config['episodes']} episodes of the test split (sentences it never saw) and of the train split. "
+             "Exact: `state_key=\"exact\"`, (text, reference) states; alignment: `state_key=\"alignment\"`, keys from the "
+             "observation's alignment features (the same update rule); DQN: `agents.dqn` with its defaults. Coverage: share "
+             "of the test states met that were in the table.", "",
+             "| task | agent | test solve rate (mean ± sd) | test coverage | train solve rate | table states | train s |",
+             "|---|---|---|---|---|---|---|"]
+    for task in dict.fromkeys(r["task"] for r in transfer):
+        for name in TRANSFER_AGENTS:
+            runs = [r for r in transfer if r["task"] == task and r["agent"] == name]
+            if not runs:
+                continue
+            coverage = f"{np.mean([r['test_coverage'] for r in runs]):.3f}" if runs[0]["test_coverage"] is not None else "-"
+            states = f"{np.mean([r['states'] for r in runs]):.0f}" if runs[0]["states"] is not None else "-"
+            lines.append(f"| {task} | {name} | {mean_sd([r['test_solve_rate'] for r in runs])} | {coverage} | "
+                         f"{np.mean([r['train_solve_rate'] for r in runs]):.3f} | {states} | "
+                         f"{np.mean([r['train_seconds'] for r in runs]):.0f} |")
+    return lines + [""]
 
 
 def _shown(env_kwargs: dict) -> dict:
@@ -269,7 +315,7 @@ def _shown(env_kwargs: dict) -> dict:
     return env_kwargs
 
 
-SECTIONS = ("speed", "tasks", "ablations", "qlearning")
+SECTIONS = ("speed", "tasks", "ablations", "qlearning", "transfer")
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -284,6 +330,7 @@ def main(argv: list[str] | None = None) -> Path:
     tasks = QUICK_TASKS if options.quick else tuple(TASKS)
     variants = QUICK_ABLATIONS if options.quick else tuple(ABLATIONS)
     speed_tasks = QUICK_TASKS if options.quick else SPEED_TASKS
+    transfer_tasks = QUICK_TASKS if options.quick else TRANSFER_TASKS
     data_path = options.out / "agents.json"
     # Sections not rerun keep their previous results.
     data = json.loads(data_path.read_text()) if data_path.exists() else {}
@@ -296,6 +343,9 @@ def main(argv: list[str] | None = None) -> Path:
         "ablations": lambda: parallel([(ablation_run, (v, s, config["ablation_steps"], config["ablation_episodes"]))
                                        for v in variants for s in range(config["ablation_seeds"])], options.workers),
         "qlearning": lambda: qlearning_run(config["qlearning_steps"], config["episodes"]),
+        "transfer": lambda: parallel([(transfer_run, (t, a, s, config["transfer_steps"], config["episodes"]))
+                                      for t in transfer_tasks for a in TRANSFER_AGENTS for s in range(config["seeds"])],
+                                     options.workers),
     }
     for section in options.sections:
         start = time.perf_counter()
@@ -316,7 +366,7 @@ def main(argv: list[str] | None = None) -> Path:
     if "ablations" in data:
         lines += ablations_section(data["ablations"], data["config"])
     if "qlearning" in data:
-        lines += qlearning_section(data["qlearning"], data["config"])
+        lines += qlearning_section(data["qlearning"], data.get("transfer", []), data["config"])
     options.out.mkdir(parents=True, exist_ok=True)
     data_path.write_text(json.dumps(data, indent=1) + "\n")
     md = options.out / "agents.md"

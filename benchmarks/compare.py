@@ -25,10 +25,11 @@ import argparse
 import json
 import os
 import platform
+import signal
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, fields
+from functools import partial
 from importlib.metadata import version
 from multiprocessing import get_context
 from pathlib import Path
@@ -181,13 +182,22 @@ def run_pending(args: Args, command: str) -> None:
     print(f"{len(pending)} run(s) to do, {len(run_specs(args)) - len(pending)} already in {args.results}", flush=True)
     if not pending:
         return
-    start = time.perf_counter()
-    for spec, record in run_all(pending, args):
-        append(args.results, record)
-        print(f"{spec.task:18} {spec.algorithm:24} seed {spec.seed}: solve {record['solve_rate']:.3f}  "
-              f"return {record['mean_return']:+.3f}  {record['wall_seconds']:.0f} s", flush=True)
-    append(args.results, {"kind": "sitting", "command": command, "runs": len(pending), "workers": args.workers,
-                          "wall_seconds": time.perf_counter() - start, "machine": machine()})
+    start, finished = time.perf_counter(), 0
+    # SIGTERM ends a sitting like Ctrl-C: the runs finished so far stay, and the sitting is recorded.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        for spec, record in run_all(pending, args):
+            append(args.results, record)
+            finished += 1
+            print(f"{spec.task:18} {spec.algorithm:24} seed {spec.seed}: solve {record['solve_rate']:.3f}  "
+                  f"return {record['mean_return']:+.3f}  {record['wall_seconds']:.0f} s", flush=True)
+    except KeyboardInterrupt:
+        print(f"interrupted after {finished} of {len(pending)} run(s); a rerun of the same command does the rest",
+              file=sys.stderr)
+    finally:
+        append(args.results, {"kind": "sitting", "command": command, "runs": finished, "pending": len(pending) - finished,
+                              "workers": args.workers, "wall_seconds": time.perf_counter() - start, "machine": machine()})
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_all(specs: list[RunSpec], args: Args) -> Iterator[tuple[RunSpec, dict]]:
@@ -197,10 +207,18 @@ def run_all(specs: list[RunSpec], args: Args) -> Iterator[tuple[RunSpec, dict]]:
             yield spec, run(spec, args.curve_points, args.curve_episodes)
         return
     # forkserver: workers must not inherit torch's thread pools or open envs from this process.
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("forkserver")) as pool:
-        futures = {pool.submit(run, spec, args.curve_points, args.curve_episodes): spec for spec in specs}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+    pool = get_context("forkserver").Pool(args.workers)
+    try:
+        yield from pool.imap_unordered(partial(run_with_spec, curve_points=args.curve_points,
+                                               curve_episodes=args.curve_episodes), specs)
+        pool.close()
+    finally:  # after an interruption, the runs in progress are abandoned: a rerun does them
+        pool.terminate()
+        pool.join()
+
+
+def run_with_spec(spec: RunSpec, curve_points: int, curve_episodes: int) -> tuple[RunSpec, dict]:
+    return spec, run(spec, curve_points, curve_episodes)
 
 
 def machine() -> str:
@@ -234,10 +252,12 @@ def report(records: list[dict], resamples: int) -> str:
     seeds = sorted({len(v) for (t, a), v in by.items() if a not in BASELINES})
     lines = [
         "# Algorithm comparison on the TextEdit task suite", "",
-        f"Built by `python -m benchmarks.compare --report` from {len(runs)} runs in the results file, made in "
-        f"{len(sittings)} sitting(s) of {sum(s['wall_seconds'] for s in sittings) / 3600:.1f} h of wall time in all "
-        f"({', '.join(sorted({s['machine'] for s in sittings}))}; {', '.join(sorted({str(s['workers']) for s in sittings}))} "
-        f"runs at a time, one torch thread each). Commands: " + "; ".join(f"`{c}`" for c in dict.fromkeys(s["command"] for s in sittings))
+        f"Built by `python -m benchmarks.compare --report` from the {len(runs)} runs in the results file: "
+        f"{sum(r['wall_seconds'] for r in runs) / 3600:.1f} h of run time in all (each run one process and one torch thread; "
+        f"{', '.join(sorted({r['machine'] for r in runs}))}), made in {len(sittings)} recorded sitting(s) of "
+        f"{sum(s['wall_seconds'] for s in sittings) / 3600:.1f} h of wall time with "
+        f"{' / '.join(sorted({str(s['workers']) for s in sittings})) or '?'} runs at a time. Commands: "
+        + "; ".join(f"`{c}`" for c in dict.fromkeys(s["command"] for s in sittings))
         + f". Versions: {'; '.join(sorted({r['versions'] for r in runs}))}.", "",
         f"Every learner trains on the `train` split for {' / '.join(f'{b:,}' for b in budgets)} environment steps "
         f"({' / '.join(map(str, seeds))} seeds per task), training episodes cut at {TRAIN_EPISODE_STEPS} steps, and is "

@@ -81,6 +81,29 @@ def test_qlearning_solves_a_small_task_set_with_the_oracles_edits(tmp_path, no_i
     assert evaluate(env, loaded, episodes=20, seed=0) == result
 
 
+def test_alignment_keys_are_the_same_for_the_same_mistake_in_different_sentences():
+    env = make_env({"preset": "english"})
+    keys = []
+    for source, reference, missing, position in (("the cat sat on mat", "the cat sat on the mat", "the", 4),
+                                                 ("my old dog sleeps all afternoon", "my old dog sleeps all the afternoon", "the", 5)):
+        obs, info = env.reset(options={"source": source, "reference": reference})
+        state, actions, edits = qlearning.alignment_keys(env, obs, info)
+        right = env.unwrapped.encode_action("insert", position, missing)
+        keys.append((state, edits[list(actions).index(right)]))
+    assert keys[0] == keys[1]
+    assert keys[0][0] == (-1, 1, 0, False)  # one word short, one missing, none in surplus
+
+
+def test_qlearning_with_alignment_keys_solves_sentences_it_never_saw(tmp_path):
+    # The tiny preset's test split: measured 0.985 (seed 0) and 0.950 (seed 1) after 5,000 steps.
+    args = qlearning.Args(steps=5_000, state_key="alignment")
+    agent = qlearning.train(args, {"preset": "tiny", "max_episode_steps": 10}, tmp_path, progress=False)
+    result = evaluate(make_env({"preset": "tiny"}, "test"), agent, episodes=40, seed=1000)
+    assert result["solve_rate"] >= 0.8 and agent.known == agent.lookups  # every state met has a key in the table
+    loaded = qlearning.Agent.load(tmp_path)
+    assert loaded.table.q == agent.table.q and loaded.args == args
+
+
 # ------------------------------------------------------------------ masks, features and the network
 def batch_of(*observations: dict) -> dict[str, torch.Tensor]:
     return {k: torch.as_tensor(np.stack([np.asarray(o[k]) for o in observations])) for k in OBSERVATION_KEYS}

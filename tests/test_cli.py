@@ -41,6 +41,37 @@ def test_train_then_eval_json(tmp_path, algo, options):
     assert result["split"] == "all"  # the training split when it is not "train"
 
 
+THREE_PAIRS = json.dumps({"dataset": [["the cat sees dog", "the cat sees a dog"], ["cat the sleeps", "the cat sleeps"],
+                                      ["a boy reads book", "a boy reads a good book"]]})  # the CRC rule puts the third in test
+
+
+def test_a_table_is_evaluated_on_what_it_was_trained_on_and_says_so(tmp_path):
+    out = tmp_path / "run"
+    trained = textedit("train", "--algo", "qlearning", "--env-kwargs", THREE_PAIRS, "--steps", "5000", "--out", str(out),
+                       "--eval-episodes", "20", "--no-progress")
+    assert trained.returncode == 0, trained.stderr
+    assert "trains on the 'train' split: 2 of the 3 tasks" in trained.stderr
+    assert "20 episodes of the 'train' split, the split it trained on" in trained.stdout
+    assert "(100%) were in it" in trained.stderr  # every state met in the evaluation is in the table
+    assert "warning" not in trained.stderr  # two start states: the table covers them
+
+    evaluated = json.loads(textedit("eval", str(out), "--episodes", "20", "--json").stdout)
+    assert evaluated["split"] == evaluated["trained_split"] == "train" and evaluated["solve_rate"] == 1.0
+    assert evaluated["states_in_table"] == evaluated["states_met"] > 0
+
+    unseen = textedit("eval", str(out), "--episodes", "5", "--split", "all", "--json")
+    assert "knows only the states it visited" in unseen.stderr
+    assert json.loads(unseen.stdout)["states_in_table"] < json.loads(unseen.stdout)["states_met"]
+
+
+def test_training_a_table_on_more_states_than_it_can_visit_warns(tmp_path):
+    result = textedit("train", "--algo", "qlearning", "--env-kwargs", '{"preset": "easy"}', "--steps", "300",
+                      "--out", str(tmp_path / "run"), "--eval-episodes", "0", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "--state-key alignment" in warning[0]
+
+
 def test_play_solves_a_given_pair_from_piped_stdin():
     commands = "\n".join(["x", "i 9 a", "i 3 zebra", "h", "d 0", "i 0 the", "i 3 a", ""])
     played = textedit("play", "--source", "the cat sees dog", "--reference", "the cat sees a dog", stdin=commands)

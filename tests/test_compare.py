@@ -68,3 +68,29 @@ def test_report_is_rebuilt_from_the_results_file_alone(tmp_path):
     compare.main(["--quick", "--algorithms", "random", "--results", str(results), "--out", str(tmp_path / "a")])
     md = compare.main(["--quick", "--report", "--results", str(results), "--out", str(tmp_path / "b")])
     assert md.read_text() == (tmp_path / "a" / "compare.md").read_text()
+
+
+def test_an_interrupted_sitting_keeps_its_finished_runs_and_a_rerun_does_the_rest(tmp_path, monkeypatch, capsys):
+    results, run = tmp_path / "results.jsonl", compare.run
+    argv = ["--quick", "--algorithms", "random", "greedy", "--seeds", "2", "--workers", "1", "--results", str(results),
+            "--out", str(tmp_path)]
+    calls = []
+
+    def interrupted_at_the_third_run(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(compare, "run", interrupted_at_the_third_run)
+    compare.main(argv)
+    assert "interrupted after 2 of 6 run(s)" in capsys.readouterr().err
+    sitting = [r for r in compare.read_results(results) if r["kind"] == "sitting"]
+    assert [(s["runs"], s["pending"]) for s in sitting] == [(2, 4)]
+
+    monkeypatch.setattr(compare, "run", run)
+    compare.main(argv)
+    assert "4 run(s) to do, 2 already" in capsys.readouterr().out
+    runs = [r for r in compare.read_results(results) if r["kind"] == "run"]
+    assert sorted((r["algorithm"], r["seed"]) for r in runs) == sorted(
+        (a, s) for a in ("oracle", "random", "greedy") for s in (0, 1))

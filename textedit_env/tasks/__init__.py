@@ -67,6 +67,7 @@ class FixedTaskSet(TaskSet):
         """``all_tasks`` of every split: the vocabulary and sizes cover them all, so that train and
         test environments of one dataset share their spaces."""
         self.tasks = [t for t in all_tasks if in_split(t.reference, split)]
+        self.total_tasks = len(all_tasks)  # of every split
         if not self.tasks:
             raise DatasetError(
                 f"the {split!r} split of {name} is empty ({len(all_tasks)} tasks in all); "
