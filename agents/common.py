@@ -143,7 +143,7 @@ def format_table(result: dict) -> str:
             "final_perplexity", "mean_steps")
     rows = [("agent", ""), ("random", "random_"), ("oracle", "oracle_")]
     trained = result.get("trained_split")
-    where = "" if trained is None else ", the split it trained on" if trained == result["split"] else f", not {trained!r} that it trained on"
+    where = "" if trained is None else ", the split it trained on" if trained == result["split"] else f" (held out: it trained on {trained!r})"
     lines = [f"{result['episodes']} episodes of the {result['split']!r} split{where} (seed {result['seed']})",
              f"{'':8}" + "".join(f"{k.removeprefix('mean_'):>18}" for k in keys)]
     for name, prefix in rows:

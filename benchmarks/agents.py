@@ -1,7 +1,8 @@
 """Benchmark of the reference agents; writes benchmarks/results/agents.md and agents.json.
 
-    python -m benchmarks.agents                            # every section (about 30 min on 2 cores)
+    python -m benchmarks.agents                            # every section (about 40 min on 2 cores)
     python -m benchmarks.agents --sections speed tasks     # some sections; the others keep their committed results
+    python -m benchmarks.agents --sections                 # no section: only rebuild agents.md from agents.json
     python -m benchmarks.agents --quick --out /tmp/agents  # a small end-to-end check
 
 Sections (from the repository root):
@@ -316,12 +317,14 @@ def _shown(env_kwargs: dict) -> dict:
 
 
 SECTIONS = ("speed", "tasks", "ablations", "qlearning", "transfer")
+PARALLEL_SECTIONS = ("tasks", "ablations", "transfer")  # the others run one thing at a time
 
 
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
-    parser.add_argument("--workers", type=int, default=2, help="training runs in parallel (tasks and ablations)")
+    parser.add_argument("--sections", nargs="*", choices=SECTIONS, default=list(SECTIONS),
+                        help="the sections to run (none: only rebuild agents.md from agents.json)")
+    parser.add_argument("--workers", type=int, default=2, help="training runs in parallel (tasks, ablations, transfer)")
     parser.add_argument("--quick", action="store_true", help="a small end-to-end check (tiny budgets)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     options = parser.parse_args(argv)
@@ -353,11 +356,14 @@ def main(argv: list[str] | None = None) -> Path:
         if section == "tasks":
             data["baselines"] = {t: baselines(t, config["episodes"]) for t in tasks}
         data.setdefault("minutes", {})[section] = (time.perf_counter() - start) / 60
+        if section in PARALLEL_SECTIONS:
+            data.setdefault("workers", {})[section] = options.workers
         print(f"{section}: {data['minutes'][section]:.1f} min", flush=True)
 
     lines = ["# Reference agents", "",
              f"Produced by `python -m benchmarks.agents` on {data['machine']} ({len(os.sched_getaffinity(0))} cores), "
-             f"one torch thread per run, {options.workers} runs at a time in the tasks and ablations; {data['versions']}. "
+             "one torch thread per run; runs at a time: " + ", ".join(f"{k} {v}" for k, v in data.get("workers", {}).items())
+             + f"; {data['versions']}. "
              "Minutes per section: " + ", ".join(f"{k} {v:.1f}" for k, v in data["minutes"].items()) + ".", ""]
     if "speed" in data:
         lines += speed_section(data["speed"], data["config"])

@@ -207,14 +207,10 @@ def run_all(specs: list[RunSpec], args: Args) -> Iterator[tuple[RunSpec, dict]]:
             yield spec, run(spec, args.curve_points, args.curve_episodes)
         return
     # forkserver: workers must not inherit torch's thread pools or open envs from this process.
-    pool = get_context("forkserver").Pool(args.workers)
-    try:
+    # Leaving the pool, even by Ctrl-C, terminates its workers: the runs in progress are left to a rerun.
+    with get_context("forkserver").Pool(args.workers) as pool:
         yield from pool.imap_unordered(partial(run_with_spec, curve_points=args.curve_points,
                                                curve_episodes=args.curve_episodes), specs)
-        pool.close()
-    finally:  # after an interruption, the runs in progress are abandoned: a rerun does them
-        pool.terminate()
-        pool.join()
 
 
 def run_with_spec(spec: RunSpec, curve_points: int, curve_episodes: int) -> tuple[RunSpec, dict]:
@@ -288,17 +284,23 @@ def report(records: list[dict], resamples: int) -> str:
         learners = {a: cis[(t, a)]["solve"] for a in algorithms if (t, a) in cis and a not in BASELINES}
         if learners:
             leader, tied = separated(learners)
-            lines.append(f"| {t} | {leader} | {interval(learners[leader])} | {', '.join(tied) if tied else 'none: it leads alone'} |")
+            others = ", ".join(tied) if tied else "none: it leads alone" if len(learners) > 1 else "the only learner run here so far"
+            lines.append(f"| {t} | {leader} | {interval(learners[leader])} | {others} |")
     lines += ["", "## Results per task", "",
-              "| task | algorithm | seeds | solve rate IQM [95% CI] | return / oracle IQM [95% CI] | solved steps | cut | "
-              "train s | steps/s |", "|---|---|---|---|---|---|---|---|---|"]
+              "Early: mean test solve rate at the first evaluation during training (the first point of the learning "
+              "curves), which separates learners that all end at the top.", "",
+              "| task | algorithm | seeds | solve rate IQM [95% CI] | early | return / oracle IQM [95% CI] | solved steps | cut | "
+              "train s | steps/s |", "|---|---|---|---|---|---|---|---|---|---|"]
     for t in tasks:
         for a in algorithms:
             if (t, a) not in by:
                 continue
             group, oracle_steps = by[(t, a)], by[(t, "oracle")][0]["mean_steps"] if (t, "oracle") in by else float("nan")
             solved = [r["mean_solved_steps"] for r in group if r["solve_rate"] > 0]
-            lines.append(f"| {t} | {a} | {len(group)} | {interval(cis[(t, a)]['solve'])} | {interval(cis[(t, a)]['fraction'])} | "
+            early = [r["curve"][0] for r in group if r["curve"]]
+            early_text = f"{np.mean([p['solve_rate'] for p in early]):.3f} at {early[0]['step']:,}" if early else "-"
+            lines.append(f"| {t} | {a} | {len(group)} | {interval(cis[(t, a)]['solve'])} | {early_text} | "
+                         f"{interval(cis[(t, a)]['fraction'])} | "
                          f"{f'{np.mean(solved) / oracle_steps:.2f}' if solved else '-'} | "
                          f"{np.mean([r['truncated_rate'] for r in group]):.3f} | {np.mean([r['train_seconds'] for r in group]):.0f} | "
                          f"{np.mean([r['steps_per_second'] for r in group]):.0f} |")
@@ -328,7 +330,9 @@ def plot(records: list[dict], path: Path) -> None:
     learners = [a for a in ALGORITHMS if any(r["algorithm"] == a for r in runs)]
     if not runs:  # baselines only: nothing learns, no curves
         return
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 4), squeeze=False, sharey=True)
+    # An SB3 algorithm and its -shared variant share a colour (dashed: SB3's MultiInputPolicy).
+    families = list(dict.fromkeys(a.removesuffix("-shared") for a in learners))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks) + 2.6, 4), squeeze=False, sharey=True)
     for ax, task in zip(axes[0], tasks):
         for a in learners:
             curves = [r["curve"] for r in runs if r["task"] == task and r["algorithm"] == a]
@@ -336,7 +340,7 @@ def plot(records: list[dict], path: Path) -> None:
                 continue
             steps = [p["step"] for p in curves[0]]
             values = np.array([[p["solve_rate"] for p in c] for c in curves if len(c) == len(steps)])
-            colour = f"C{learners.index(a) % 10}"
+            colour = f"C{families.index(a.removesuffix('-shared')) % 10}"
             style = "--" if a.startswith("sb3-") and not a.endswith("-shared") else "-"
             ax.plot(steps, values.mean(0), style, color=colour, label=a)
             ax.fill_between(steps, values.min(0), values.max(0), color=colour, alpha=0.15)
@@ -344,8 +348,8 @@ def plot(records: list[dict], path: Path) -> None:
         ax.set_xlabel("environment steps")
     axes[0, 0].set_ylabel("test solve rate")
     handles = {h.get_label(): h for ax in axes[0] for h in ax.get_lines()}
-    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(len(handles), 6), fontsize="small")
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.legend(handles.values(), handles.keys(), loc="center right", fontsize="small")
+    fig.tight_layout(rect=(0, 0, 1 - 2.6 / fig.get_figwidth(), 1))
     fig.savefig(path, dpi=90)
     plt.close(fig)
 

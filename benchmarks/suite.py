@@ -80,12 +80,15 @@ def train_dqn(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints)
     return Trained(agent, -(-steps // args.num_envs) * args.num_envs, asdict(args))
 
 
-def train_qlearning(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:
-    args = qlearning.Args(steps=steps, seed=seed)
-    with tempfile.TemporaryDirectory() as out:
-        agent = qlearning.train(args, {**env_kwargs, "max_episode_steps": TRAIN_EPISODE_STEPS}, Path(out), progress=False,
-                                checkpoints=checkpoints)
-    return Trained(agent, steps, asdict(args))
+def qlearning_trainer(state_key: str) -> Trainer:
+    def train(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:
+        args = qlearning.Args(steps=steps, seed=seed, state_key=state_key, gamma=GAMMA)
+        with tempfile.TemporaryDirectory() as out:
+            agent = qlearning.train(args, {**env_kwargs, "max_episode_steps": TRAIN_EPISODE_STEPS}, Path(out),
+                                    progress=False, checkpoints=checkpoints)
+        return Trained(agent, steps, asdict(args))
+
+    return train
 
 
 def predictor(model: BaseAlgorithm, masked: bool) -> Policy:
@@ -137,8 +140,10 @@ ALGORITHMS: dict[str, Algorithm] = {
     "greedy": Algorithm(baseline(lambda seed: greedy_policy),
                         "one-step look-ahead: argmax of `action_rewards()` over valid actions, stop when nothing improves"),
     "oracle": Algorithm(baseline(lambda seed: oracle_policy), "`textedit_env.oracle.oracle_action` (minimal edit script; the upper bound)"),
-    "qlearning": Algorithm(train_qlearning, "`agents.qlearning` with its default `Args`; a table knows only the "
-                           "sentences it saw (tiny-bleu only)", tasks=("tiny-bleu",)),
+    "qlearning": Algorithm(qlearning_trainer("exact"), "`agents.qlearning` with its default `Args` (exact states); a table "
+                           "knows only the sentences it saw, none of the test split (tiny-bleu only)", tasks=("tiny-bleu",)),
+    "qlearning-alignment": Algorithm(qlearning_trainer("alignment"), "`agents.qlearning` with `state_key=\"alignment\"`: "
+                                     "keys from the alignment features, which transfer to unseen sentences"),
     "dqn": Algorithm(train_dqn, f"`agents.dqn` with its default `Args` ({dqn.Args()})"),
     "sb3-dqn": Algorithm(sb3(DQN, "MultiInputPolicy", DQN_SETTINGS), f"SB3 `DQN`, `MultiInputPolicy`, {DQN_SETTINGS}"),
     "sb3-dqn-shared": Algorithm(sb3(DQN, TextEditDQNPolicy, DQN_SETTINGS),
