@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 import torch
 
 from agents import dqn, qlearning
-from agents.common import evaluate_with_baselines, format_table, make_env
+from agents.common import evaluate_with_baselines, format_table, make_env, training_split
 from agents.networks import ENCODERS
 from textedit_env.tasks import FixedTaskSet
 
@@ -176,7 +176,7 @@ def warn_about_table_size(env_kwargs: dict, steps: int) -> None:
     """Say which tasks a table of exact states trains on, and warn when it cannot cover them."""
     task_set = make_env(env_kwargs).unwrapped.task_set
     if isinstance(task_set, FixedTaskSet):  # a finite set: say how the split divides it
-        split, trained, total = env_kwargs.get("split", "train"), len(task_set.tasks), task_set.total_tasks
+        split, trained, total = training_split(env_kwargs), len(task_set.tasks), task_set.total_tasks
         if trained < total:
             print(f"qlearning trains on the {split!r} split: {trained} of the {total} tasks (pass \"split\": \"all\" in "
                   "--env-kwargs to train on every task)", file=sys.stderr)
@@ -192,15 +192,14 @@ def evaluate_agent(agent, episodes: int, seed: int, split: str | None) -> dict:
     given; for a table, also how many of the states met were in it (one line on stderr)."""
     split = split or agent.eval_split()
     check_env_kwargs(agent.env_kwargs, split=split)
-    tabular = isinstance(agent, qlearning.Agent)
+    tabular, trained = isinstance(agent, qlearning.Agent), training_split(agent.env_kwargs)
     if tabular:
-        trained = agent.env_kwargs.get("split", "train")
         if agent.args.state_key == "exact" and split != trained:
             print(f"note: a table of exact states knows only the states it visited on the {trained!r} split; "
                   f"on unseen sentences of the {split!r} split it can only guess", file=sys.stderr)
         agent.lookups = agent.known = 0
     result = {**evaluate_with_baselines(agent.env_kwargs, agent, episodes, seed, split),
-              "trained_split": agent.env_kwargs.get("split", "train")}
+              "trained_split": trained}
     if tabular:
         result.update(table_states=len(agent.table.q), table_entries=sum(map(len, agent.table.q.values())),
                       states_in_table=agent.known, states_met=agent.lookups)

@@ -59,9 +59,14 @@ class StartAtReference(gym.Wrapper):
         return obs, info
 
 
+def training_split(env_kwargs: dict) -> str:
+    """The split an agent trained with these env kwargs was trained on."""
+    return env_kwargs.get("split", "train")
+
+
 def eval_split(env_kwargs: dict) -> str:
     """Evaluate on held-out sentences when training used the train split, else on the training split."""
-    split = env_kwargs.get("split", "train")
+    split = training_split(env_kwargs)
     return "test" if split == "train" else split
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -29,7 +30,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.common import Checkpoints, RunLogger, eval_split, linear_schedule, make_env
+from agents.common import Checkpoints, RunLogger, eval_split, linear_schedule, make_env, training_split
 from agents.networks import OBSERVATION_KEYS, AlignmentFeatures
 from textedit_env.actions import SLOT_FIRST
 
@@ -114,12 +115,18 @@ def exact_keys(env: gym.Env, obs: dict, info: dict) -> tuple[State, np.ndarray, 
     return (info["text"], info["reference"]), actions, [base.decode_action(int(a)) for a in actions]
 
 
+@lru_cache(maxsize=None)
+def alignment_features(max_length: int, num_candidates: int) -> AlignmentFeatures:
+    """One parameter-free feature module per layout, built once rather than at every step."""
+    return AlignmentFeatures(max_length, num_candidates)
+
+
 def alignment_keys(env: gym.Env, obs: dict, info: dict) -> tuple[State, np.ndarray, list[Edit]]:
     """Keys that many sentences share, from the observation's alignment features (see the module docstring)."""
     base = env.unwrapped
     batch = {k: torch.as_tensor(np.asarray(obs[k])[None]) for k in OBSERVATION_KEYS}
     with torch.no_grad():
-        f = AlignmentFeatures(base.max_length, base.num_candidates)(batch)
+        f = alignment_features(base.max_length, base.num_candidates)(batch)
     # The unit features are run lengths in sixths (or thirds) of the counted context: small integers.
     unit = np.rint(f["unit"][0].numpy() * 6).astype(int)
     through, joins, surplus = unit[:, 4], unit[:, 7], unit[:, 8]
@@ -181,7 +188,7 @@ class Agent:
     def eval_split(self) -> str:
         """The split it was trained on (with the exact key a table knows only those sentences),
         or the held-out one when the key transfers."""
-        trained = self.env_kwargs.get("split", "train")
+        trained = training_split(self.env_kwargs)
         return trained if self.args.state_key == "exact" else eval_split(self.env_kwargs)
 
     def save(self, out_dir: Path) -> Path:
