@@ -4,7 +4,10 @@ evaluation beside the oracle and a random agent, and run logging (progress bar, 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+import os
+import tempfile
 from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -16,11 +19,34 @@ from tqdm import tqdm
 import textedit_env  # noqa: F401  (registers TextEdit-v0)
 from textedit_env.lm import NGramLM
 from textedit_env.metrics import library_score
-from textedit_env.oracle import oracle_action
+from textedit_env.policies import Policy, oracle_policy, random_policy
 
 ENV_ID = "TextEdit-v0"
-# A policy maps (env, observation, info) to an action id; the env gives access to the state itself.
-Policy = Callable[[gym.Env, Any, dict], int]
+
+
+MANIFEST = "agent.json"
+"""The file of a run directory that says which agent it holds (read by ``textedit eval``)."""
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``: a crash
+    mid-write leaves the previous file, never a broken one."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_manifest(out_dir: Path, algo: str, args: Any, env_kwargs: dict, **extra: Any) -> None:
+    """Record which agent (``algo``, its Args dataclass, its env kwargs) a run directory holds; every
+    agent's ``save`` ends with this, after its own files are written."""
+    manifest = {"algo": algo, "args": dataclasses.asdict(args), "env_kwargs": env_kwargs, **extra}
+    atomic_write(Path(out_dir) / MANIFEST, lambda tmp: tmp.write_text(json.dumps(manifest, indent=2) + "\n"))
 
 
 class Checkpoints:
@@ -73,23 +99,6 @@ def eval_split(env_kwargs: dict) -> str:
 def linear_schedule(start: float, end: float, duration: float, step: int) -> float:
     """From ``start`` to ``end`` over ``duration`` steps, then constant."""
     return start + (end - start) * min(1.0, step / max(duration, 1.0))
-
-
-def oracle_policy(env: gym.Env, obs: Any, info: dict) -> int:
-    return oracle_action(env)
-
-
-def greedy_policy(env: gym.Env, obs: Any, info: dict) -> int:
-    """One-step look-ahead: the valid action with the highest reward; stop when none improves."""
-    rewards = np.where(env.unwrapped.action_masks(), env.unwrapped.action_rewards(), -np.inf)
-    best = int(np.argmax(rewards))
-    return best if rewards[best] > 0 else env.unwrapped.encode_action("stop")
-
-
-def random_policy(seed: int) -> Policy:
-    """A uniformly random choice among the valid actions (stop included)."""
-    rng = np.random.default_rng(seed)
-    return lambda env, obs, info: int(rng.choice(np.flatnonzero(env.unwrapped.action_masks())))
 
 
 def evaluate(env: gym.Env, policy: Policy, episodes: int, seed: int, lm: NGramLM | None = None) -> dict[str, float | None]:

@@ -41,7 +41,8 @@ import torch
 from stable_baselines3 import DQN
 
 from agents import dqn, qlearning
-from agents.common import evaluate, greedy_policy, make_env, oracle_policy
+from agents.common import evaluate, make_env
+from textedit_env.policies import greedy_policy, oracle_policy
 from benchmarks.compare import versions
 from benchmarks.suite import SUITE, TRAIN_EPISODE_STEPS
 from textedit_env.oracle import edit_distance
@@ -244,7 +245,7 @@ def tasks_section(rows: list[dict], bases: dict, config: dict) -> list[str]:
              f"`dqn.Args(steps={config['task_steps']})`, other arguments at their defaults ({dqn.Args()}); "
              f"{config['seeds']} seeds per task; greedy evaluation on the same {config['episodes']} test-split episodes "
              f"(sentences never seen in training; reset seeds {EVAL_SEED}+i, at most 50 steps) as the greedy one-step "
-             "look-ahead (`agents.common.greedy_policy`) and the oracle. Solved steps: mean episode length over the "
+             "look-ahead (`textedit_env.policies.greedy_policy`) and the oracle. Solved steps: mean episode length over the "
              "solved episodes. Cut: share of episodes that ran to the time limit. Stops: share of episodes started "
              "at the reference in which the agent stops at once.", "",
              "| task | DQN solve rate (mean ± sd) | min | greedy | oracle | DQN solved steps | oracle steps | ratio | "

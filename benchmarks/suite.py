@@ -21,7 +21,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 
 from agents import dqn, qlearning
-from agents.common import Checkpoints, Policy, greedy_policy, oracle_policy, random_policy
+from agents.common import Checkpoints
+from textedit_env.policies import Policy, greedy_policy, oracle_policy, random_policy
 from textedit_env.sb3 import MaskableTextEditPolicy, TextEditActorCriticPolicy, TextEditDQNPolicy, TextEditQRDQNPolicy
 
 PUBLIC_ID = "textedit_env:TextEdit-v0"

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from agents import dqn, qlearning
-from agents.common import StartAtReference, evaluate, greedy_policy, make_env, oracle_policy, random_policy
+from agents.common import StartAtReference, evaluate, make_env
+from textedit_env.policies import greedy_policy, oracle_policy, random_policy
 from agents.networks import CONTEXT, ENCODERS, OBSERVATION_KEYS, AlignmentFeatures, EditNetwork, action_mask
 from textedit_env.env import TextEditEnv
 

@@ -10,7 +10,8 @@ from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import SubprocVecEnv
 
-from agents.common import evaluate, make_env, random_policy
+from agents.common import evaluate, make_env
+from textedit_env.policies import random_policy
 from agents.networks import EditNetwork
 from textedit_env.sb3 import (
     MaskableTextEditPolicy,
