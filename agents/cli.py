@@ -1,12 +1,16 @@
-"""The ``textedit`` command: train and evaluate the reference agents, or edit a text yourself.
+"""The ``textedit`` command (also ``python -m textedit_env``): train and evaluate agents, collect
+datasets, or edit a text yourself.
 
-    textedit train [--algo {dqn,qlearning}] [--env-kwargs JSON] [--steps N] [--seed S] [--out DIR]
+    textedit train [--algo ALGO] [--env-kwargs JSON] [--steps N] [--seed S] [--out DIR] [--resume | --overwrite]
     textedit eval DIR [--episodes N] [--split SPLIT] [--seed S] [--json]
+    textedit collect --policy {oracle,greedy,random} --episodes N --dataset-id ID [--env-kwargs JSON]
     textedit play [--env-kwargs JSON] [--seed S] [--source TEXT --reference TEXT]
 
 ``textedit train`` with no arguments trains DQN on the default ``TextEdit-v0`` (about half a minute
 on two cores) and prints its evaluation on the test split beside a random agent and the oracle.
-Bad arguments get a one-line error on stderr and exit code 2.
+Each algorithm's options are generated from its ``Args`` dataclass (``textedit train --algo ALGO
+--help``). Bad arguments get a one-line error on stderr and exit code 2; an interrupted run saves
+its state and exits with 130.
 """
 
 from __future__ import annotations
@@ -15,28 +19,18 @@ import argparse
 import dataclasses
 import json
 import sys
+import types
+import typing
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, NoReturn
 
-import torch
-
-from agents import dqn, qlearning
 from agents.common import evaluate_with_baselines, format_table, make_env, training_split
-from agents.networks import ENCODERS
-from textedit_env.tasks import FixedTaskSet
+from agents.registry import AGENTS, MissingDependency, agent_module, field_docs, load_agent, missing_dependency
+from textedit_env.tasks import SPLITS
 
-ALGOS = {"dqn": dqn, "qlearning": qlearning}
-# Options that override a field of the algorithm's Args when given.
-ALGO_OPTIONS = ("encoder", "dim", "layers", "num_envs", "batch_size", "learning_starts", "lr", "gamma", "device", "state_key")
-SPLITS = ("train", "test", "all")
-HELP = """commands:
-  i POS WORD   insert WORD before unit POS (POS = length appends)
-  d POS        delete unit POS
-  r POS WORD   replace unit POS by WORD
-  s            stop (end the episode)
-  h            this help
-  q            quit
-positions count from 0; WORD must be one of the episode's words"""
+INTERRUPTED = 130
+"""exit code of a run stopped by SIGINT/SIGTERM (128 + SIGINT), as shells report it"""
 
 
 class UsageError(Exception):
@@ -48,69 +42,153 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """--help shows every option's default."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser(algo_of(argv))
+        if not argv:
+            parser.print_help()
+            return 2
+        args = parser.parse_args(argv)
         return args.run(args)
-    except UsageError as err:
+    except (UsageError, MissingDependency) as err:
         print(f"textedit: error: {err}", file=sys.stderr)
         return 2
 
 
-def build_parser() -> Parser:
-    parser = Parser(prog="textedit", description="Train, evaluate and play the TextEdit-v0 environment.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+def algo_of(argv: list[str]) -> str | None:
+    """The --algo of a ``train`` command line (its options depend on it), else None."""
+    if not argv or argv[0] != "train":
+        return None
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--algo", default="dqn")
+    algo = pre.parse_known_args(argv[1:])[0].algo
+    if algo not in AGENTS:
+        raise UsageError(f"--algo: invalid choice {algo!r} (choose from {', '.join(AGENTS)})")
+    return algo
 
-    train = commands.add_parser("train", help="train an agent, then evaluate it beside random and oracle")
-    train.add_argument("--algo", choices=sorted(ALGOS), default="dqn")
-    train.add_argument("--env-kwargs", type=env_kwargs_arg, default={}, metavar="JSON", help="TextEdit-v0 keyword arguments")
-    train.add_argument("--steps", type=positive_int, help="environment steps (default: the algorithm's)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--out", type=Path, help="run directory (default: runs/ALGO-seedS)")
-    train.add_argument("--encoder", choices=ENCODERS, help="dqn: the network's sequence encoder")
-    train.add_argument("--dim", type=positive_int, help="dqn: network width")
-    train.add_argument("--layers", type=positive_int, help="dqn: encoder layers")
-    train.add_argument("--num-envs", type=positive_int, help="dqn: environments stepped together")
-    train.add_argument("--batch-size", type=positive_int, help="dqn: replay batch size")
-    train.add_argument("--learning-starts", type=int, help="dqn: steps before the first update")
-    train.add_argument("--lr", type=float, help="dqn: learning rate")
-    train.add_argument("--gamma", type=float, help="discount factor")
-    train.add_argument("--device", help="dqn: torch device (cpu, cuda)")
-    train.add_argument("--state-key", choices=qlearning.STATE_KEYS,
-                       help="qlearning: exact (text, reference) states, or alignment keys that transfer to unseen sentences")
-    train.add_argument("--eval-episodes", type=int, default=200, help="episodes of the final evaluation (0: none)")
-    train.add_argument("--eval-split", choices=SPLITS, help="default: the held-out test split after training on train "
-                       "(a table of exact states: the split it was trained on)")
+
+def build_parser(algo: str | None = None) -> Parser:
+    """The command's parser; with ``algo``, ``train`` also takes that algorithm's options."""
+    parser = Parser(prog="textedit", description="Train, evaluate and play the TextEdit-v0 environment.",
+                    formatter_class=HelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train an agent, then evaluate it beside random and oracle",
+                                formatter_class=HelpFormatter,
+                                description="Train an agent, then evaluate it. The options of the chosen --algo "
+                                            "follow (textedit train --algo ALGO --help lists them).")
+    train.add_argument("--algo", choices=list(AGENTS), default="dqn")
+    add_env_kwargs(train)
+    train.add_argument("--out", type=Path, help="run directory (default: runs/ALGO-seedSEED)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the interrupted run in --out from its last saved state (--steps: the new total)")
+    train.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
+    train.add_argument("--checkpoint-every", type=positive_int, default=10_000, metavar="STEPS",
+                       help="save the training state every STEPS environment steps (and on Ctrl-C)")
+    train.add_argument("--eval-episodes", type=non_negative_int, default=200,
+                       help="episodes of the final evaluation (0: none)")
+    train.add_argument("--eval-split", choices=SPLITS, help="default: the held-out test split after training on "
+                       "train (a table of exact states: the split it was trained on)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    if algo is not None:
+        add_algo_options(train.add_argument_group(f"--algo {algo}"), agent_module(algo).Args)
     train.set_defaults(run=run_train)
 
-    evaluate = commands.add_parser("eval", help="evaluate a trained agent greedily beside the oracle")
+    evaluate = commands.add_parser("eval", help="evaluate a trained agent greedily beside the oracle",
+                                   formatter_class=HelpFormatter)
     evaluate.add_argument("dir", type=Path, help="a run directory written by train")
     evaluate.add_argument("--episodes", type=positive_int, default=200)
-    evaluate.add_argument("--split", choices=SPLITS, help="default: the held-out test split after training on train "
-                          "(a table of exact states: the split it was trained on)")
-    evaluate.add_argument("--seed", type=int, default=1000, help="episode i resets with seed + i")
-    evaluate.add_argument("--device", help="dqn: torch device")
+    evaluate.add_argument("--split", choices=SPLITS, help="default: the held-out test split after training on "
+                          "train (a table of exact states: the split it was trained on)")
+    evaluate.add_argument("--seed", type=non_negative_int, default=1000, help="episode i resets with seed + i")
+    evaluate.add_argument("--device", help="torch device of a network (default: the one it trained on)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.set_defaults(run=run_eval)
 
-    play = commands.add_parser("play", help="edit a text toward the reference yourself (reads stdin)")
-    play.add_argument("--env-kwargs", type=env_kwargs_arg, default={}, metavar="JSON")
-    play.add_argument("--seed", type=int, default=None)
+    collect = commands.add_parser("collect", help="write a Minari dataset of a baseline policy's episodes",
+                                  formatter_class=HelpFormatter)
+    collect.add_argument("--policy", choices=("oracle", "greedy", "random"), default="oracle")
+    collect.add_argument("--episodes", type=positive_int, default=300)
+    add_env_kwargs(collect)
+    collect.add_argument("--dataset-id", required=True, metavar="ID",
+                         help="Minari dataset id, NAMESPACE/NAME-vN (e.g. textedit/easy-oracle-v0)")
+    collect.add_argument("--seed", type=non_negative_int, default=0, help="episode i resets with seed + i")
+    collect.set_defaults(run=run_collect)
+
+    play = commands.add_parser("play", help="edit a text toward the reference yourself (reads stdin)",
+                               formatter_class=HelpFormatter)
+    add_env_kwargs(play)
+    play.add_argument("--seed", type=non_negative_int, default=None)
     play.add_argument("--source", help="start from this text (with --reference)")
     play.add_argument("--reference", help="edit toward this reference")
     play.set_defaults(run=run_play)
     return parser
 
 
-# ------------------------------------------------------------------ argument types
+# ------------------------------------------------------------------ options
+def add_env_kwargs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env-kwargs", type=env_kwargs_arg, default={}, metavar="JSON",
+                        help="TextEdit-v0 keyword arguments, a JSON object")
+
+
+def add_algo_options(group: argparse._ArgumentGroup, args_class: type) -> None:
+    """One option per field of an agent's Args: ``--field-name``, typed by its annotation, with its
+    docstring as help. Options left out are not in the namespace (their Args default applies)."""
+    hints, docs = typing.get_type_hints(args_class), field_docs(args_class)
+    for f in dataclasses.fields(args_class):
+        kind, optional = option_type(hints[f.name])
+        option = "--" + f.name.replace("_", "-")
+        help_text = f"{docs.get(f.name, '')} (default: {f.default})".strip()
+        if kind is bool:
+            group.add_argument(option, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_text)
+        elif typing.get_origin(kind) is typing.Literal:
+            group.add_argument(option, choices=typing.get_args(kind), default=argparse.SUPPRESS, help=help_text)
+        else:
+            group.add_argument(option, type=value_parser(kind, optional), default=argparse.SUPPRESS,
+                               metavar=kind.__name__.upper(), help=help_text)
+
+
+def option_type(annotation: Any) -> tuple[Any, bool]:
+    """(the type, whether None is allowed) of an Args annotation: int, float, str, bool, a Literal, or X | None."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kinds = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return kinds[0], True
+    return annotation, False
+
+
+def value_parser(kind: type, optional: bool):
+    def parse(text: str):
+        if optional and text.lower() == "none":
+            return None
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}"
+                                             f"{' or none' if optional else ''}, got {text!r}") from None
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
 def positive_int(text: str) -> int:
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
     return value
 
 
@@ -135,45 +213,91 @@ def check_env_kwargs(env_kwargs: dict, **extra: Any):
 def check_device(device: str | None) -> None:
     if device is None:
         return
+    import torch
+
     try:
         torch.empty(0, device=device)
-    except (RuntimeError, ValueError) as err:
-        raise UsageError(f"device {device!r} is not available: {' '.join(str(err).split())}") from None
+    except (AssertionError, RuntimeError, ValueError) as err:  # CUDA on a CPU-only torch asserts
+        raise UsageError(f"device {device!r} is not available: {' '.join(str(err).split())[:200]}") from None
 
 
-# ------------------------------------------------------------------ commands
+# ------------------------------------------------------------------ train
 def run_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from agents.runs import Durability, RunDirectoryError, RunInterrupted, StopOnSignal, claim
+
     torch.set_num_threads(1)  # small networks: one thread is as fast and keeps runs reproducible
+    module = agent_module(args.algo)
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(module.Args) if hasattr(args, f.name)}
+    if args.resume and set(given) - {"steps"}:
+        options = ", ".join("--" + name.replace("_", "-") for name in sorted(set(given) - {"steps"}))
+        raise UsageError(f"--resume continues the saved run with its own arguments; only --steps may change (got {options})")
+    try:
+        algo_args = module.Args(**given)
+    except ValueError as err:
+        name, _, rest = str(err).partition("=")  # "field=value: expected ..." names the option
+        raise UsageError(f"--{name.replace('_', '-')} {rest}" if rest else str(err)) from None
+    check_device(given.get("device"))
     check_env_kwargs(args.env_kwargs)
     if args.env_kwargs.get("observation_mode", "ids") != "ids":
         raise UsageError("the agents read the \"ids\" observations; drop observation_mode from --env-kwargs")
-    check_device(args.device)
-    module = ALGOS[args.algo]
-    fields = {f.name for f in dataclasses.fields(module.Args)}
-    overrides = {"seed": args.seed, **({"steps": args.steps} if args.steps else {})}
-    for name in ALGO_OPTIONS:
-        value = getattr(args, name)
-        if value is not None:
-            if name not in fields:
-                raise UsageError(f"--{name.replace('_', '-')} does not apply to --algo {args.algo}")
-            overrides[name] = value
-    algo_args = module.Args(**overrides)
-    out = args.out or Path("runs") / f"{args.algo}-seed{args.seed}"
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {str(out)!r} exists and is not a directory")
-    if args.algo == "qlearning" and algo_args.state_key == "exact":
-        warn_about_table_size(args.env_kwargs, algo_args.steps)
-    print(f"training {args.algo} for {algo_args.steps} steps into {out}", file=sys.stderr)
-    agent = module.train(algo_args, args.env_kwargs, out, progress=not args.no_progress)
-    if args.eval_episodes > 0:
-        result = evaluate_agent(agent, args.eval_episodes, 1000, args.eval_split)
-        (out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
-        print(format_table(result))
+    resumable = getattr(module, "RESUMABLE", False)
+    if args.resume and not resumable:
+        raise UsageError(f"--algo {args.algo} cannot resume a run")
+    out = args.out or Path("runs") / f"{args.algo}-seed{algo_args.seed}"
+    try:
+        lock = claim(out, args.resume, args.overwrite)
+    except RunDirectoryError as err:
+        raise UsageError(str(err)) from None
+    try:
+        if args.algo == "qlearning" and algo_args.state_key == "exact" and not args.resume:
+            warn_about_table_size(args.env_kwargs, algo_args.steps)
+        durability = Durability(out, args.checkpoint_every, args.resume) if resumable else None
+        verb = "resuming" if args.resume else "training"
+        print(f"{verb} {args.algo} for {algo_args.steps} steps into {out}", file=sys.stderr)
+        kwargs = {"durability": durability} if resumable else {}
+        try:
+            with StopOnSignal(durability) if durability else nullcontext():
+                agent = module.train(algo_args, args.env_kwargs, out, progress=not args.no_progress, **kwargs)
+        except RunInterrupted as stop:
+            print(f"interrupted at step {stop.step}: training state saved; continue with "
+                  f"textedit train --algo {args.algo} --out {out} --resume", file=sys.stderr)
+            return INTERRUPTED
+        except KeyboardInterrupt:
+            print("interrupted: nothing saved (this algorithm cannot resume)" if not resumable else
+                  "interrupted: the last saved training state is kept", file=sys.stderr)
+            return INTERRUPTED
+        if args.eval_episodes > 0:
+            result = evaluate_agent(agent, args.eval_episodes, 1000, args.eval_split, not args.no_progress)
+            (out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
+            print(format_table(result))
+        print(where_files_are(out, args.eval_episodes > 0), file=sys.stderr)
+    finally:
+        lock.release()
     return 0
+
+
+def where_files_are(out: Path, evaluated: bool) -> str:
+    lines = [f"files in {out}/:",
+             "  agent.json    which agent and its arguments (textedit eval reads it)",
+             "  config.json   the training run's arguments",
+             "  episodes.csv  one row per training episode: step, episode_return, episode_length, solved, final_score"]
+    if evaluated:
+        lines.append("  eval.json     the evaluation above (textedit eval DIR --json prints it again)")
+    lines += ["columns: solve_rate   share of episodes that end at the reference",
+              "         return       summed reward = final minus initial score of the reward's metric",
+              "         final_score  the reward's metric at the end; final_bleu, final_rougeL: sacrebleu, rouge-score",
+              "         perplexity   of the final texts under a trigram model of the training references",
+              "         steps        mean episode length; invalid: share of steps with an invalid action"]
+    return "\n".join(lines)
 
 
 def warn_about_table_size(env_kwargs: dict, steps: int) -> None:
     """Say which tasks a table of exact states trains on, and warn when it cannot cover them."""
+    from agents import qlearning
+    from textedit_env.tasks import FixedTaskSet
+
     task_set = make_env(env_kwargs).unwrapped.task_set
     if isinstance(task_set, FixedTaskSet):  # a finite set: say how the split divides it
         split, trained, total = training_split(env_kwargs), len(task_set.tasks), task_set.total_tasks
@@ -187,9 +311,12 @@ def warn_about_table_size(env_kwargs: dict, steps: int) -> None:
               "--algo dqn)", file=sys.stderr)
 
 
-def evaluate_agent(agent, episodes: int, seed: int, split: str | None) -> dict:
+# ------------------------------------------------------------------ eval
+def evaluate_agent(agent, episodes: int, seed: int, split: str | None, progress: bool = False) -> dict:
     """The agent beside the oracle and a random agent, on its default evaluation split unless one is
     given; for a table, also how many of the states met were in it (one line on stderr)."""
+    from agents import qlearning
+
     split = split or agent.eval_split()
     check_env_kwargs(agent.env_kwargs, split=split)
     tabular, trained = isinstance(agent, qlearning.Agent), training_split(agent.env_kwargs)
@@ -198,7 +325,7 @@ def evaluate_agent(agent, episodes: int, seed: int, split: str | None) -> dict:
             print(f"note: a table of exact states knows only the states it visited on the {trained!r} split; "
                   f"on unseen sentences of the {split!r} split it can only guess", file=sys.stderr)
         agent.lookups = agent.known = 0
-    result = {**evaluate_with_baselines(agent.env_kwargs, agent, episodes, seed, split),
+    result = {**evaluate_with_baselines(agent.env_kwargs, agent, episodes, seed, split, progress),
               "trained_split": trained}
     if tabular:
         result.update(table_states=len(agent.table.q), table_entries=sum(map(len, agent.table.q.values())),
@@ -209,92 +336,51 @@ def evaluate_agent(agent, episodes: int, seed: int, split: str | None) -> dict:
     return result
 
 
-def load_agent(run_dir: Path, device: str | None = None):
-    if not run_dir.is_dir():
-        raise UsageError(f"no run directory {str(run_dir)!r}")
-    if (run_dir / dqn.CHECKPOINT).exists():
-        return dqn.Agent.load(run_dir, device)
-    if (run_dir / qlearning.CHECKPOINT).exists():
-        return qlearning.Agent.load(run_dir)
-    raise UsageError(f"{str(run_dir)!r} holds no checkpoint ({dqn.CHECKPOINT} or {qlearning.CHECKPOINT})")
-
-
 def run_eval(args: argparse.Namespace) -> int:
-    torch.set_num_threads(1)
+    if not args.dir.is_dir():
+        raise UsageError(f"no run directory {str(args.dir)!r}")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ModuleNotFoundError as err:
+        raise missing_dependency(err, "textedit eval") from None
     check_device(args.device)
-    agent = load_agent(args.dir, args.device)
-    result = evaluate_agent(agent, args.episodes, args.seed, args.split)
+    try:
+        agent = load_agent(args.dir, args.device)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    result = evaluate_agent(agent, args.episodes, args.seed, args.split, not args.no_progress)
     print(json.dumps(result) if args.json else format_table(result))
     return 0
 
 
-def run_play(args: argparse.Namespace) -> int:
-    if (args.source is None) != (args.reference is None):
-        raise UsageError("--source and --reference go together")
-    env = check_env_kwargs(args.env_kwargs, render_mode="ansi")
-    options = {"source": args.source, "reference": args.reference} if args.reference is not None else None
+# ------------------------------------------------------------------ collect, play
+def run_collect(args: argparse.Namespace) -> int:
     try:
-        obs, info = env.reset(seed=args.seed, options=options)
+        from textedit_env.collect import collect
+    except ModuleNotFoundError as err:
+        raise missing_dependency(err, "textedit collect") from None
+    check_env_kwargs(args.env_kwargs)
+    try:
+        path = collect(args.policy, args.episodes, args.env_kwargs, args.dataset_id, args.seed)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    base = env.unwrapped
-    print(env.render(), end="")
-    print(f"words: {' '.join(base.candidates)}    (h for help)")
-    steps, total = 0, 0.0
-    while True:
-        try:
-            line = input("> ").strip()
-        except EOFError:
-            print()
-            return 0
-        try:
-            action = parse_command(line, env)
-        except ValueError as err:
-            print(f"?? {err}")
-            continue
-        if action is None:  # help or an empty line
-            continue
-        if action == "quit":
-            return 0
-        _, reward, terminated, truncated, info = env.step(action)
-        steps, total = steps + 1, total + reward
-        print(env.render(), end="")
-        print(f"reward {reward:+.4f}  score {info['score']:.4f}  return {total:+.4f}")
-        if terminated or truncated:
-            outcome = "solved" if info["solved"] else ("stopped" if terminated else "out of steps")
-            print(f"{outcome} after {steps} steps, return {total:+.4f}, final score {info['score']:.4f}")
-            return 0
+    print(f"wrote {args.episodes} {args.policy} episodes to the Minari dataset {args.dataset_id!r} ({path})",
+          file=sys.stderr)
+    return 0
 
 
-def parse_command(line: str, env) -> int | str | None:
-    """An action id, "quit", or None (help, empty line); ValueError says what is wrong."""
-    base = env.unwrapped
-    parts = line.split()
-    if not parts:
-        return None
-    op, rest = parts[0].lower(), parts[1:]
-    if op in ("h", "help"):
-        print(HELP)
-        print(f"words: {' '.join(base.candidates)}")
-        return None
-    if op in ("q", "quit"):
-        return "quit"
-    arity = {"s": 0, "d": 1, "i": 2, "r": 2}
-    if op not in arity:
-        raise ValueError(f"unknown command {parts[0]!r}; h for help")
-    if len(rest) != arity[op]:
-        raise ValueError(f"{op!r} takes {arity[op]} argument(s); h for help")
-    if op == "s":
-        return base.encode_action("stop")
+def run_play(args: argparse.Namespace) -> int:
+    from textedit_env.play import play
+
+    if (args.source is None) != (args.reference is None):
+        raise UsageError("--source and --reference go together")
+    check_env_kwargs(args.env_kwargs)
     try:
-        position = int(rest[0])
-    except ValueError:
-        raise ValueError(f"position {rest[0]!r} is not an integer") from None
-    name = {"d": "delete", "i": "insert", "r": "replace"}[op]
-    action = base.encode_action(name, position, rest[1] if op != "d" else None)
-    if not base.action_masks()[action]:
-        raise ValueError(f"{name} at {position} is not possible here (text length {len(base.text_units)})")
-    return action
+        return play(args.env_kwargs, args.seed, args.source, args.reference)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 if __name__ == "__main__":

@@ -6,15 +6,15 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import math
 import os
 import tempfile
 from collections import deque
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 import gymnasium as gym
 import numpy as np
-from tqdm import tqdm
 
 import textedit_env  # noqa: F401  (registers TextEdit-v0)
 from textedit_env.lm import NGramLM
@@ -28,12 +28,17 @@ MANIFEST = "agent.json"
 """The file of a run directory that says which agent it holds (read by ``textedit eval``)."""
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``: a crash
     mid-write leaves the previous file, never a broken one."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; the final file gets the usual permissions
     try:
         write(Path(tmp))
         os.replace(tmp, path)
@@ -47,6 +52,45 @@ def write_manifest(out_dir: Path, algo: str, args: Any, env_kwargs: dict, **extr
     agent's ``save`` ends with this, after its own files are written."""
     manifest = {"algo": algo, "args": dataclasses.asdict(args), "env_kwargs": env_kwargs, **extra}
     atomic_write(Path(out_dir) / MANIFEST, lambda tmp: tmp.write_text(json.dumps(manifest, indent=2) + "\n"))
+
+
+def read_manifest(out_dir: Path, algo: str | None = None) -> dict:
+    """The manifest of a run directory; ValueError (one line) when it is missing, unreadable, or
+    (with ``algo``) names another agent."""
+    path = Path(out_dir) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{str(out_dir)!r} holds no trained agent ({MANIFEST} is missing)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{str(path)!r} is not a readable manifest: {err}") from None
+    if not isinstance(manifest, dict) or not {"algo", "args", "env_kwargs"} <= manifest.keys():
+        raise ValueError(f"{str(path)!r} is not a manifest written by textedit (needs algo, args, env_kwargs)")
+    if algo is not None and manifest["algo"] != algo:
+        raise ValueError(f"{str(path)!r} holds a {manifest['algo']!r} agent, not {algo!r}")
+    return manifest
+
+
+def check_fields(args: Any, *, positive: Sequence[str] = (), non_negative: Sequence[str] = (),
+                 unit_interval: Sequence[str] = (), at_most: dict[str, float] | None = None) -> None:
+    """ValueError naming the first field of an Args dataclass that is not a finite number in its range."""
+    def fail(name: str, expected: str) -> NoReturn:
+        raise ValueError(f"{name}={getattr(args, name)!r}: expected {expected}")
+
+    for names, test, expected in ((positive, lambda v: v > 0, "a positive {kind}"),
+                                  (non_negative, lambda v: v >= 0, "{a_kind} >= 0"),
+                                  (unit_interval, lambda v: 0 <= v <= 1, "{a_kind} between 0 and 1")):
+        for name in names:
+            value = getattr(args, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                fail(name, "a finite number")
+            if not test(value):
+                integer = isinstance(value, int)
+                fail(name, expected.format(kind="integer" if integer else "number",
+                                           a_kind="an integer" if integer else "a number"))
+    for name, limit in (at_most or {}).items():
+        if getattr(args, name) > limit:
+            fail(name, f"at most {limit}")
 
 
 class Checkpoints:
@@ -101,19 +145,22 @@ def linear_schedule(start: float, end: float, duration: float, step: int) -> flo
     return start + (end - start) * min(1.0, step / max(duration, 1.0))
 
 
-def evaluate(env: gym.Env, policy: Policy, episodes: int, seed: int, lm: NGramLM | None = None) -> dict[str, float | None]:
+def evaluate(env: gym.Env, policy: Policy, episodes: int, seed: int, lm: NGramLM | None = None,
+             on_episode: Callable[[], object] | None = None) -> dict[str, float | None]:
     """Run ``episodes`` episodes (episode i resets with seed + i, so runs with the same seed see the
     same tasks) and average solve rate, return, final score (the reward's metric), steps (over all
-    episodes and over the solved ones), the share of episodes cut by the time limit, and the final
+    episodes and over the solved ones), the share of episodes cut by the time limit, the share of
+    steps whose action was invalid, and the final
     texts' BLEU and ROUGE-L; with ``lm``, also the perplexity of the final texts under it."""
     base = env.unwrapped
     solved, truncations, returns, scores, steps, bleu, rouge, finals = [], [], [], [], [], [], [], []
+    invalid = 0
     for i in range(episodes):
         obs, info = env.reset(seed=seed + i)
         total, length, terminated, truncated = 0.0, 0, False, False
         while not (terminated or truncated):
             obs, reward, terminated, truncated, info = env.step(policy(env, obs, info))
-            total, length = total + reward, length + 1
+            total, length, invalid = total + reward, length + 1, invalid + bool(info["invalid_action"])
         solved.append(info["solved"])
         truncations.append(truncated and not terminated)
         returns.append(total)
@@ -123,6 +170,8 @@ def evaluate(env: gym.Env, policy: Policy, episodes: int, seed: int, lm: NGramLM
         bleu.append(library_score("bleu", text, reference, unit=base.unit, tokenize=base.tokenize))
         rouge.append(library_score("rougeL", text, reference, unit=base.unit, use_stemmer=base.use_stemmer))
         finals.append(text)
+        if on_episode is not None:
+            on_episode()
     solved_steps = [n for n, s in zip(steps, solved) if s]
     result = {
         "solve_rate": float(np.mean(solved)),
@@ -131,6 +180,7 @@ def evaluate(env: gym.Env, policy: Policy, episodes: int, seed: int, lm: NGramLM
         "mean_steps": float(np.mean(steps)),
         "mean_solved_steps": float(np.mean(solved_steps)) if solved_steps else None,  # JSON null when none was solved
         "truncated_rate": float(np.mean(truncations)),
+        "invalid_action_rate": invalid / max(sum(steps), 1),
         "mean_final_bleu": float(np.mean(bleu)),
         "mean_final_rougeL": float(np.mean(rouge)),
     }
@@ -139,30 +189,54 @@ def evaluate(env: gym.Env, policy: Policy, episodes: int, seed: int, lm: NGramLM
     return result
 
 
-def evaluate_with_baselines(env_kwargs: dict, policy: Policy, episodes: int, seed: int, split: str) -> dict:
+def evaluate_with_baselines(env_kwargs: dict, policy: Policy, episodes: int, seed: int, split: str,
+                            progress: bool = False) -> dict:
     """The agent's evaluation plus the oracle's and a random agent's on the same episodes; the
-    perplexity of final texts is under a trigram model of the task set's training split."""
+    perplexity of final texts is under a trigram model of the task set's training split. With
+    ``progress``, a bar over the episodes of the three."""
     env = make_env(env_kwargs, split)
     lm = NGramLM(order=3).fit(env.unwrapped.task_set.training_references())
-    result = {"split": split, "episodes": episodes, "seed": seed, **evaluate(env, policy, episodes, seed, lm)}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=3 * episodes, unit="episode", desc="evaluating", dynamic_ncols=True, leave=False)
+    tick = bar.update if bar is not None else None
+    result = {"split": split, "episodes": episodes, "seed": seed, **evaluate(env, policy, episodes, seed, lm, tick)}
     for name, baseline in (("oracle", oracle_policy), ("random", random_policy(seed))):
-        for key, value in evaluate(env, baseline, episodes, seed, lm).items():
+        for key, value in evaluate(env, baseline, episodes, seed, lm, tick).items():
             result[f"{name}_{key}"] = value
+    if bar is not None:
+        bar.close()
     return result
+
+
+TABLE_COLUMNS = {"solve_rate": "solve_rate", "mean_return": "return", "mean_final_score": "final_score",
+                 "mean_final_bleu": "final_bleu", "mean_final_rougeL": "final_rougeL",
+                 "final_perplexity": "perplexity", "mean_steps": "steps", "invalid_action_rate": "invalid"}
+"""result key -> column label of :func:`format_table`"""
 
 
 def format_table(result: dict) -> str:
     """The agent, random and oracle side by side."""
-    keys = ("solve_rate", "mean_return", "mean_final_score", "mean_final_bleu", "mean_final_rougeL",
-            "final_perplexity", "mean_steps")
-    rows = [("agent", ""), ("random", "random_"), ("oracle", "oracle_")]
     trained = result.get("trained_split")
-    where = "" if trained is None else ", the split it trained on" if trained == result["split"] else f" (held out: it trained on {trained!r})"
+    where = ("" if trained is None else ", the split it trained on" if trained == result["split"]
+             else f" (held out: it trained on {trained!r})")
     lines = [f"{result['episodes']} episodes of the {result['split']!r} split{where} (seed {result['seed']})",
-             f"{'':8}" + "".join(f"{k.removeprefix('mean_'):>18}" for k in keys)]
-    for name, prefix in rows:
-        lines.append(f"{name:8}" + "".join(f"{result[prefix + k]:>18.3f}" for k in keys))
+             f"{'':8}" + "".join(f"{label:>13}" for label in TABLE_COLUMNS.values())]
+    for name, prefix in (("agent", ""), ("random", "random_"), ("oracle", "oracle_")):
+        lines.append(f"{name:8}" + "".join(f"{result[prefix + key]:>13.3f}" for key in TABLE_COLUMNS))
     return "\n".join(lines)
+
+
+def truncate_log(path: Path, step: int) -> None:
+    """Drop the rows of a run's CSV log (first column: step) written after ``step``: a resumed run
+    writes them again."""
+    if not path.exists():
+        return
+    header, *rows = path.read_text().splitlines(keepends=True) or [""]
+    kept = [row for row in rows if row.strip() and int(row.split(",", 1)[0]) <= step]
+    atomic_write(path, lambda tmp: tmp.write_text(header + "".join(kept)))
 
 
 class RunLogger:
@@ -170,14 +244,26 @@ class RunLogger:
 
     COLUMNS = ("step", "episode_return", "episode_length", "solved", "final_score")
 
-    def __init__(self, out_dir: Path, total_steps: int, config: dict, progress: bool = True, window: int = 100):
+    def __init__(self, out_dir: Path, total_steps: int, config: dict, progress: bool = True, window: int = 100,
+                 start_step: int = 0, learning_starts: int = 0):
+        """``start_step``: a resumed run's step (the log keeps the rows up to it and goes on);
+        ``learning_starts``: the bar's rate and ETA count from there, since the steps before the
+        first update run many times faster."""
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-        self._file = open(out_dir / "episodes.csv", "w", newline="", buffering=1)  # line-buffered: readable while training
+        log = out_dir / "episodes.csv"
+        if start_step:
+            truncate_log(log, start_step)
+        self._file = open(log, "a" if start_step else "w", newline="", buffering=1)  # line-buffered: readable while training
         self._csv = csv.writer(self._file)
-        self._csv.writerow(self.COLUMNS)
+        if not start_step:
+            self._csv.writerow(self.COLUMNS)
+        from tqdm import tqdm  # only training needs it (the [agents] extra)
+
         self._tb = _tensorboard_writer(out_dir)
-        self._bar = tqdm(total=total_steps, unit="step", disable=not progress, dynamic_ncols=True)
+        self._bar = tqdm(total=total_steps, initial=start_step, unit="step", disable=not progress, dynamic_ncols=True,
+                         smoothing=0)
+        self._restart_rate_at = learning_starts if learning_starts > start_step else None
         self._returns: deque[float] = deque(maxlen=window)
         self._solved: deque[bool] = deque(maxlen=window)
 
@@ -195,6 +281,9 @@ class RunLogger:
 
     def advance(self, steps: int) -> None:
         self._bar.update(steps)
+        if self._restart_rate_at is not None and self._bar.n >= self._restart_rate_at:
+            # smoothing=0: tqdm's rate is (n - initial) / (now - start_t); restart both here
+            self._bar.initial, self._bar.start_t, self._restart_rate_at = self._bar.n, self._bar._time(), None
         if self._returns:
             self._bar.set_postfix(ret=f"{np.mean(self._returns):.3f}", solved=f"{np.mean(self._solved):.2f}", refresh=False)
 

@@ -35,11 +35,26 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.common import ENV_ID, Checkpoints, RunLogger, StartAtReference, eval_split, linear_schedule, make_env
-from agents.networks import OBSERVATION_KEYS, EditNetwork
+from agents.common import (
+    ENV_ID,
+    Checkpoints,
+    RunLogger,
+    StartAtReference,
+    atomic_write,
+    check_fields,
+    eval_split,
+    linear_schedule,
+    make_env,
+    read_manifest,
+    write_manifest,
+)
+from agents.networks import OBSERVATION_KEYS, EditNetwork, Encoder
+from agents.runs import Durability, RunInterrupted
 from textedit_env.actions import ActionCodec
 
+NAME = "dqn"
 CHECKPOINT = "model.pt"
+RESUMABLE = True
 
 
 @dataclass
@@ -47,35 +62,62 @@ class Args:
     steps: int = 20_000
     """environment steps, summed over the environments"""
     seed: int = 0
+    """seeds the network, the exploration and the environments"""
     num_envs: int = 8
+    """environments stepped together (one forward pass acts for all)"""
     train_episode_steps: int = 10
     """time limit of training episodes: the oracle needs a few edits, and long exploratory
     episodes fill the buffer with texts far from any reference (evaluation keeps the env's limit)"""
     reference_starts: float = 0.1
     """share of training episodes that start at their reference, where the best action is to stop"""
-    encoder: str = "none"
+    encoder: Encoder = "none"
+    """the sequence encoder along the text (none: the alignment features carry the context)"""
     dim: int = 32
+    """network width"""
     layers: int = 1
+    """encoder layers"""
     heads: int = 4
+    """attention heads of the transformer encoder"""
     lr: float = 1e-3
+    """Adam learning rate"""
     end_lr: float | None = None
     """learning rate at the end of training, reached linearly; None: constant"""
     gamma: float = 0.5
+    """discount factor"""
     n_step: int = 1
     """steps of the returns (1: one-step Q-learning targets)"""
     buffer_size: int = 50_000
+    """replay buffer capacity (transitions)"""
     batch_size: int = 64
+    """replayed transitions per gradient step"""
     learning_starts: int = 1_000
+    """environment steps before the first gradient step"""
     train_frequency: int = 8
     """environment steps per gradient step"""
     tau: float = 0.05
     """Polyak factor of the target network update after each gradient step (1: copy)"""
     start_epsilon: float = 1.0
+    """exploration rate at the start"""
     end_epsilon: float = 0.05
+    """exploration rate after exploration_fraction of the steps"""
     exploration_fraction: float = 0.4
     """share of the steps over which epsilon decays linearly"""
     max_grad_norm: float = 10.0
+    """gradient clipping norm"""
     device: str = "cpu"
+    """torch device (cpu, cuda)"""
+
+    def __post_init__(self) -> None:
+        check_fields(self, positive=("steps", "num_envs", "train_episode_steps", "dim", "layers", "heads", "lr",
+                                     "n_step", "buffer_size", "batch_size", "train_frequency", "max_grad_norm"),
+                     non_negative=("seed", "learning_starts"),
+                     unit_interval=("reference_starts", "gamma", "tau", "start_epsilon", "end_epsilon",
+                                    "exploration_fraction"),
+                     at_most={"num_envs": 1024, "batch_size": self.buffer_size})
+        if self.end_lr is not None:
+            check_fields(self, non_negative=("end_lr",))
+        if self.encoder == "transformer" and self.dim % self.heads:
+            raise ValueError(f"dim={self.dim} must be a multiple of heads={self.heads} for the transformer encoder")
 
 
 class ReplayBuffer:
@@ -186,44 +228,93 @@ class Agent:
 
     def save(self, out_dir: Path) -> Path:
         path = Path(out_dir) / CHECKPOINT
-        torch.save({"algo": "dqn", "args": asdict(self.args), "env_kwargs": self.env_kwargs,
-                    "state_dict": self.network.state_dict()}, path)
+        atomic_write(path, lambda tmp: torch.save({"state_dict": self.network.state_dict()}, tmp))
+        write_manifest(out_dir, NAME, self.args, self.env_kwargs)
         return path
 
     @classmethod
     def load(cls, out_dir: Path, device: str | None = None) -> Agent:
-        data = torch.load(Path(out_dir) / CHECKPOINT, map_location=device or "cpu", weights_only=True)
-        args = Args(**{**data["args"], **({"device": device} if device else {})})
-        network = build_network(make_env(data["env_kwargs"]).observation_space, args)
+        manifest = read_manifest(out_dir, NAME)
+        args = Args(**{**manifest["args"], **({"device": device} if device else {})})
+        data = torch.load(Path(out_dir) / CHECKPOINT, map_location=args.device, weights_only=True)
+        network = build_network(make_env(manifest["env_kwargs"]).observation_space, args)
         network.load_state_dict(data["state_dict"])
-        return cls(network.to(args.device), args, data["env_kwargs"])
+        return cls(network.to(args.device), args, manifest["env_kwargs"])
 
 
-def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, checkpoints: Checkpoints | None = None) -> Agent:
+@dataclass
+class TrainingState:
+    """Everything the training loop needs to go on: saved by :class:`agents.runs.Durability` and
+    resumed from, so an interrupted run ends with the same model as an uninterrupted one."""
+
+    args: Args
+    env_kwargs: dict
+    q_network: EditNetwork
+    target_network: EditNetwork
+    optimizer: torch.optim.Optimizer
+    buffer: ReplayBuffer
+    writer: NStepWriter
+    rng: np.random.Generator
+    envs: list[gym.Env]
+    """the vector env's environments (a vector env holds closures and does not pickle)"""
+    obs: dict[str, np.ndarray]
+    returns: np.ndarray
+    lengths: np.ndarray
+    step: int = 0
+    next_update: int = 0
+    loss: float = float("nan")
+    q: float = float("nan")
+
+
+def start(args: Args, env_kwargs: dict) -> TrainingState:
+    """A new run's state: fresh networks, an empty buffer, environments reset with the seed."""
     torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
     device = torch.device(args.device)
     envs = gym.make_vec(ENV_ID, num_envs=args.num_envs, vectorization_mode="sync",
                         vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
                         wrappers=[lambda env: StartAtReference(env, args.reference_starts)],
                         **{**env_kwargs, "max_episode_steps": args.train_episode_steps})
-    codec = envs.envs[0].unwrapped.codec
     q_network = build_network(envs.single_observation_space, args).to(device)
     target_network = build_network(envs.single_observation_space, args).to(device)
     target_network.load_state_dict(q_network.state_dict())
     target_network.requires_grad_(False)
-    optimizer = torch.optim.Adam(q_network.parameters(), lr=args.lr, foreach=True)
-    buffer = ReplayBuffer(args.buffer_size, envs.single_observation_space)
-    writer = NStepWriter(buffer, args.num_envs, args.n_step, args.gamma)
-    logger = RunLogger(Path(out_dir), args.steps, {"algo": "dqn", "args": asdict(args), "env_kwargs": env_kwargs}, progress)
-
     obs, _ = envs.reset(seed=args.seed)
-    returns, lengths = np.zeros(args.num_envs), np.zeros(args.num_envs, int)
-    step, next_update, start_time = 0, args.learning_starts, time.time()
-    while step < args.steps:
-        epsilon = linear_schedule(args.start_epsilon, args.end_epsilon, args.exploration_fraction * args.steps, step)
+    return TrainingState(
+        args, env_kwargs, q_network, target_network,
+        optimizer=torch.optim.Adam(q_network.parameters(), lr=args.lr, foreach=True),
+        buffer=(buffer := ReplayBuffer(args.buffer_size, envs.single_observation_space)),
+        writer=NStepWriter(buffer, args.num_envs, args.n_step, args.gamma),
+        rng=np.random.default_rng(args.seed), envs=envs.envs, obs=obs,
+        returns=np.zeros(args.num_envs), lengths=np.zeros(args.num_envs, int), next_update=args.learning_starts)
+
+
+def vector_env(envs: list[gym.Env]) -> gym.vector.SyncVectorEnv:
+    return gym.vector.SyncVectorEnv([lambda env=env: env for env in envs],
+                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+
+
+def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, checkpoints: Checkpoints | None = None,
+          durability: Durability | None = None) -> Agent:
+    """Train from scratch, or with ``durability.resume`` from its saved state (``args.steps`` is then
+    the run's new total; every other argument is the saved run's)."""
+    if durability is not None and durability.resume:
+        state = durability.load()
+        state.args.steps = args.steps
+        args = state.args
+    else:
+        state = start(args, env_kwargs)
+        if durability is not None:
+            durability.start()
+    env_kwargs, device = state.env_kwargs, torch.device(args.device)
+    envs, codec = vector_env(state.envs), state.envs[0].unwrapped.codec
+    logger = RunLogger(Path(out_dir), args.steps, {"algo": "dqn", "args": asdict(args), "env_kwargs": env_kwargs},
+                       progress, start_step=state.step, learning_starts=args.learning_starts)
+    q_network, optimizer, rng = state.q_network, state.optimizer, state.rng
+    start_time, start_step = time.time(), state.step
+    while state.step < args.steps:
+        epsilon = linear_schedule(args.start_epsilon, args.end_epsilon, args.exploration_fraction * args.steps, state.step)
         with torch.no_grad():
-            actions, masks = greedy_actions(q_network, to_tensors(obs, device))
+            actions, masks = greedy_actions(q_network, to_tensors(state.obs, device))
             actions, masks = actions.cpu().numpy(), masks.cpu().numpy()
         for i in np.flatnonzero(rng.random(args.num_envs) < epsilon):
             actions[i] = explore(masks[i], codec, rng)
@@ -234,32 +325,41 @@ def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, ch
         done = terminated | truncated
         for i in range(args.num_envs):
             final = infos["final_obs"][i] if done[i] else {k: v[i] for k, v in next_obs.items()}
-            writer.add(i, {k: obs[k][i] for k in OBSERVATION_KEYS}, actions[i], rewards[i], final, terminated[i], done[i])
+            state.writer.add(i, {k: state.obs[k][i] for k in OBSERVATION_KEYS}, actions[i], rewards[i], final,
+                             terminated[i], done[i])
 
-        returns, lengths = returns + rewards, lengths + 1
-        step += args.num_envs
+        state.returns, state.lengths = state.returns + rewards, state.lengths + 1
+        state.step += args.num_envs
         for i in np.flatnonzero(done):
             final_info = infos["final_info"]
-            logger.episode(step, returns[i], lengths[i], bool(final_info["solved"][i]), float(final_info["score"][i]))
-            returns[i], lengths[i] = 0.0, 0
-        obs = next_obs
+            logger.episode(state.step, state.returns[i], state.lengths[i], bool(final_info["solved"][i]),
+                           float(final_info["score"][i]))
+            state.returns[i], state.lengths[i] = 0.0, 0
+        state.obs = next_obs
 
-        while step >= next_update and len(buffer) >= args.batch_size:
-            next_update += args.train_frequency
+        while state.step >= state.next_update and len(state.buffer) >= args.batch_size:
+            state.next_update += args.train_frequency
             if args.end_lr is not None:
-                optimizer.param_groups[0]["lr"] = linear_schedule(args.lr, args.end_lr, args.steps, step)
-            loss, q = update(q_network, target_network, optimizer, buffer, args, rng, device)
+                optimizer.param_groups[0]["lr"] = linear_schedule(args.lr, args.end_lr, args.steps, state.step)
+            state.loss, state.q = update(q_network, state.target_network, optimizer, state.buffer, args, rng, device)
         if checkpoints is not None:
-            checkpoints.reached(step, lambda: Agent(q_network, args, env_kwargs))
+            checkpoints.reached(state.step, lambda: Agent(q_network, args, env_kwargs))
             q_network.train()
-        if step >= args.learning_starts and step % (100 * args.num_envs) < args.num_envs:
-            logger.scalars(step, {"train/loss": loss, "train/q": q, "train/epsilon": epsilon,
-                                  "train/steps_per_second": step / (time.time() - start_time)})
+        if state.step >= args.learning_starts and state.step % (100 * args.num_envs) < args.num_envs:
+            logger.scalars(state.step, {"train/loss": state.loss, "train/q": state.q, "train/epsilon": epsilon,
+                                        "train/steps_per_second": (state.step - start_step) / (time.time() - start_time)})
         logger.advance(args.num_envs)
+        if durability is not None:
+            try:
+                durability.reached(state)
+            except RunInterrupted:
+                logger.close()
+                raise
     logger.close()
-    envs.close()
     agent = Agent(q_network, args, env_kwargs)
     agent.save(Path(out_dir))
+    if durability is not None:
+        durability.finished()
     return agent
 
 

@@ -42,6 +42,8 @@ the network's time.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import gymnasium as gym
 import torch
 from torch import nn
@@ -49,7 +51,8 @@ from torch.nn import functional as F
 
 from textedit_env.actions import SLOT_FIRST, SLOT_OTHER
 
-ENCODERS = ("gru", "lstm", "transformer", "none")
+Encoder = Literal["none", "gru", "lstm", "transformer"]
+ENCODERS: tuple[str, ...] = get_args(Encoder)
 OBSERVATION_KEYS = ("text_slots", "reference_slots", "lengths", "candidates")
 """the observation arrays the network reads (``candidates`` only for how many slots are used)"""
 CONTEXT = 3

@@ -24,28 +24,45 @@ import json
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal, get_args
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.common import Checkpoints, RunLogger, eval_split, linear_schedule, make_env, training_split
+from agents.common import (
+    Checkpoints,
+    RunLogger,
+    atomic_write,
+    check_fields,
+    eval_split,
+    linear_schedule,
+    make_env,
+    read_manifest,
+    training_split,
+    write_manifest,
+)
 from agents.networks import OBSERVATION_KEYS, AlignmentFeatures
+from agents.runs import Durability, RunInterrupted
 from textedit_env.actions import SLOT_FIRST
 
 State = tuple
 Edit = tuple
+NAME = "qlearning"
 CHECKPOINT = "qtable.json"
-STATE_KEYS = ("exact", "alignment")
+RESUMABLE = True
+StateKey = Literal["exact", "alignment"]
+STATE_KEYS: tuple[str, ...] = get_args(StateKey)
 
 
 @dataclass
 class Args:
     steps: int = 50_000
+    """environment steps"""
     seed: int = 0
-    state_key: str = "exact"
-    """"exact" or "alignment" (see the module docstring)"""
+    """seeds the exploration and the environment"""
+    state_key: StateKey = "exact"
+    """exact (text, reference) states, or alignment keys that transfer to unseen sentences"""
     gamma: float = 0.5
     """as agents.dqn's: without a step penalty every path to the reference earns the same
     undiscounted return, and with gamma near 1 an edit undone later looks as good as the right one"""
@@ -55,13 +72,20 @@ class Args:
     alpha_end: float | None = None
     """None: alpha_start"""
     epsilon_start: float = 1.0
+    """exploration rate at the start"""
     epsilon_end: float = 0.05
+    """exploration rate after exploration_fraction of the steps"""
     exploration_fraction: float = 0.6
     """fraction of the steps over which epsilon and alpha decay linearly"""
 
     def __post_init__(self) -> None:
         if self.state_key not in STATE_KEYS:
             raise ValueError(f"state_key={self.state_key!r} is not supported; expected one of {STATE_KEYS}")
+        check_fields(self, positive=("steps",), non_negative=("seed",),
+                     unit_interval=("gamma", "epsilon_start", "epsilon_end", "exploration_fraction"))
+        for name in ("alpha_start", "alpha_end"):
+            if getattr(self, name) is not None:
+                check_fields(self, unit_interval=(name,))
 
     def alphas(self) -> tuple[float, float]:
         """alpha_start and alpha_end, with the key's default for those left at None."""
@@ -92,16 +116,19 @@ class QTable:
         self.q.setdefault(state, {})[edit] = self.value(state, edit) + alpha * error
         return error
 
-    def save(self, path: Path, meta: dict) -> None:
+    def save(self, path: Path) -> None:
         rows = [[*state, [[*edit, v] for edit, v in edits.items()]] for state, edits in self.q.items()]
-        path.write_text(json.dumps({**meta, "q": rows}))
+        atomic_write(path, lambda tmp: tmp.write_text(json.dumps({"q": rows})))
 
     @classmethod
-    def load(cls, path: Path) -> tuple[QTable, dict]:
-        data = json.loads(path.read_text())
-        table = cls()
-        table.q = {tuple(state): {tuple(edit): v for *edit, v in edits} for *state, edits in data.pop("q")}
-        return table, data
+    def load(cls, path: Path) -> QTable:
+        try:
+            rows = json.loads(path.read_text())["q"]
+            table = cls()
+            table.q = {tuple(state): {tuple(edit): float(v) for *edit, v in edits} for *state, edits in rows}
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{str(path)!r} is not a readable Q-table: {type(err).__name__}: {err}") from None
+        return table
 
 
 # A key function: (env, observation, info) -> (state key, valid action ids, their action keys).
@@ -193,46 +220,82 @@ class Agent:
 
     def save(self, out_dir: Path) -> Path:
         path = Path(out_dir) / CHECKPOINT
-        self.table.save(path, {"algo": "qlearning", "args": asdict(self.args), "env_kwargs": self.env_kwargs})
+        self.table.save(path)
+        write_manifest(out_dir, NAME, self.args, self.env_kwargs)
         return path
 
     @classmethod
-    def load(cls, out_dir: Path) -> Agent:
-        table, meta = QTable.load(Path(out_dir) / CHECKPOINT)
-        return cls(table, Args(**meta["args"]), meta["env_kwargs"])
+    def load(cls, out_dir: Path, device: str | None = None) -> Agent:
+        manifest = read_manifest(out_dir, NAME)
+        return cls(QTable.load(Path(out_dir) / CHECKPOINT), Args(**manifest["args"]), manifest["env_kwargs"])
 
 
-def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, checkpoints: Checkpoints | None = None) -> Agent:
-    env = make_env(env_kwargs)
-    rng = np.random.default_rng(args.seed)
-    table, keys = QTable(), KEYS[args.state_key]
+@dataclass
+class TrainingState:
+    """What the training loop needs to go on (see :mod:`agents.runs`)."""
+
+    args: Args
+    env_kwargs: dict
+    table: QTable
+    env: gym.Env
+    rng: np.random.Generator
+    obs: dict
+    info: dict
+    step: int = 0
+    episode_return: float = 0.0
+    episode_length: int = 0
+
+
+def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, checkpoints: Checkpoints | None = None,
+          durability: Durability | None = None) -> Agent:
+    """Train from scratch, or with ``durability.resume`` from its saved state (``args.steps`` is then
+    the run's new total; every other argument is the saved run's)."""
+    if durability is not None and durability.resume:
+        state = durability.load()
+        state.args.steps = args.steps
+        args = state.args
+    else:
+        env = make_env(env_kwargs)
+        obs, info = env.reset(seed=args.seed)
+        state = TrainingState(args, env_kwargs, QTable(), env, np.random.default_rng(args.seed), obs, info)
+        if durability is not None:
+            durability.start()
+    env_kwargs, env, rng, table, keys = state.env_kwargs, state.env, state.rng, state.table, KEYS[args.state_key]
     alpha_start, alpha_end = args.alphas()
-    logger = RunLogger(Path(out_dir), args.steps, {"algo": "qlearning", "args": asdict(args), "env_kwargs": env_kwargs}, progress)
+    logger = RunLogger(Path(out_dir), args.steps, {"algo": NAME, "args": asdict(args), "env_kwargs": env_kwargs},
+                       progress, start_step=state.step)
     decay = args.exploration_fraction * args.steps
-
-    obs, info = env.reset(seed=args.seed)
-    state, actions, edits = keys(env, obs, info)
-    episode_return, episode_length = 0.0, 0
-    for step in range(args.steps):
-        epsilon = linear_schedule(args.epsilon_start, args.epsilon_end, decay, step)
-        alpha = linear_schedule(alpha_start, alpha_end, decay, step)
+    key, actions, edits = keys(env, state.obs, state.info)
+    while state.step < args.steps:
+        epsilon = linear_schedule(args.epsilon_start, args.epsilon_end, decay, state.step)
+        alpha = linear_schedule(alpha_start, alpha_end, decay, state.step)
         # Exploit with random tie-breaking: the table starts at 0 everywhere, and always taking the
         # first tied action (stop) would end every new episode at once.
-        i = int(rng.integers(len(actions))) if rng.random() < epsilon else table.best(state, edits, rng)
-        obs, reward, terminated, truncated, info = env.step(int(actions[i]))
-        next_state, next_actions, next_edits = keys(env, obs, info)
-        table.update(state, edits[i], reward, next_state, next_edits, terminated, alpha, args.gamma)
-        state, actions, edits = next_state, next_actions, next_edits
-        episode_return, episode_length = episode_return + reward, episode_length + 1
+        i = int(rng.integers(len(actions))) if rng.random() < epsilon else table.best(key, edits, rng)
+        state.obs, reward, terminated, truncated, state.info = env.step(int(actions[i]))
+        next_key, next_actions, next_edits = keys(env, state.obs, state.info)
+        table.update(key, edits[i], reward, next_key, next_edits, terminated, alpha, args.gamma)
+        key, actions, edits = next_key, next_actions, next_edits
+        state.step, state.episode_return, state.episode_length = state.step + 1, state.episode_return + reward, \
+            state.episode_length + 1
         if terminated or truncated:
-            logger.episode(step + 1, episode_return, episode_length, info["solved"], info["score"])
-            obs, info = env.reset()
-            state, actions, edits = keys(env, obs, info)
-            episode_return, episode_length = 0.0, 0
+            logger.episode(state.step, state.episode_return, state.episode_length, state.info["solved"],
+                           state.info["score"])
+            state.obs, state.info = env.reset()
+            key, actions, edits = keys(env, state.obs, state.info)
+            state.episode_return, state.episode_length = 0.0, 0
         if checkpoints is not None:
-            checkpoints.reached(step + 1, lambda: Agent(table, args, env_kwargs))
+            checkpoints.reached(state.step, lambda: Agent(table, args, env_kwargs))
         logger.advance(1)
+        if durability is not None:
+            try:
+                durability.reached(state)
+            except RunInterrupted:
+                logger.close()
+                raise
     logger.close()
     agent = Agent(table, args, env_kwargs)
     agent.save(Path(out_dir))
+    if durability is not None:
+        durability.finished()
     return agent

@@ -30,7 +30,6 @@ import platform
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
@@ -42,10 +41,11 @@ from stable_baselines3 import DQN
 
 from agents import dqn, qlearning
 from agents.common import evaluate, make_env
-from textedit_env.policies import greedy_policy, oracle_policy
-from benchmarks.compare import versions
-from benchmarks.suite import SUITE, TRAIN_EPISODE_STEPS
+from benchmarks.records import versions
+from benchmarks.suite import SUITE
+from benchmarks.trainers import TRAIN_EPISODE_STEPS
 from textedit_env.oracle import edit_distance
+from textedit_env.policies import greedy_policy, oracle_policy
 
 RESULTS = Path(__file__).parent / "results"
 DOCS_FILE = Path(__file__).parent / "data" / "docs_long.txt"

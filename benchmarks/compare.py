@@ -22,25 +22,21 @@ method), which algorithm leads and which ones its interval does not separate fro
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import signal
 import sys
 import time
 from dataclasses import asdict, dataclass, field, fields
 from functools import partial
-from importlib.metadata import version
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Iterator, Sequence
 
-import numpy as np
 import torch
 
 from agents.common import Checkpoints, Policy, evaluate, make_env
-from benchmarks.stats import iqm, separated, stratified_bootstrap_ci
-from benchmarks.suite import ALGORITHMS, BASELINES, SUITE, TRAIN_EPISODE_STEPS
+from benchmarks.records import append, machine, read_results, versions
+from benchmarks.report import plot, report
+from benchmarks.suite import ALGORITHMS, SUITE
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -154,28 +150,6 @@ def run_specs(args: Args) -> list[RunSpec]:
             for seed in range(args.seeds)]
 
 
-def read_results(path: Path) -> list[dict]:
-    """The records of a results file; a line cut short by a crash mid-write is skipped with a warning."""
-    if not path.exists():
-        return []
-    records = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            print(f"{path}:{number}: skipping a line that is not JSON (an interrupted write?)", file=sys.stderr)
-    return records
-
-
-def append(path: Path, record: dict) -> None:
-    """One JSON line, flushed and synced: a finished run survives whatever happens next."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        f.write(json.dumps(record) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def run_pending(args: Args, command: str) -> None:
     done = {RunSpec(*(r[f.name] for f in fields(RunSpec))).key() for r in read_results(args.results) if r["kind"] == "run"}
     pending = [spec for spec in run_specs(args) if spec.key() not in done]
@@ -215,143 +189,6 @@ def run_all(specs: list[RunSpec], args: Args) -> Iterator[tuple[RunSpec, dict]]:
 
 def run_with_spec(spec: RunSpec, curve_points: int, curve_episodes: int) -> tuple[RunSpec, dict]:
     return spec, run(spec, curve_points, curve_episodes)
-
-
-def machine() -> str:
-    return f"{platform.machine()} {platform.system()}, {len(os.sched_getaffinity(0))} cores"
-
-
-def versions() -> str:
-    packages = ("textedit-env", "gymnasium", "stable-baselines3", "sb3-contrib", "torch", "numpy")
-    return ", ".join(f"{p} {version(p)}" for p in packages) + f", Python {platform.python_version()}"
-
-
-# ----------------------------------------------------------------------------- report
-def interval(value: tuple[float, float, float]) -> str:
-    return f"{value[0]:.3f} [{value[1]:.3f}, {value[2]:.3f}]"
-
-
-def report(records: list[dict], resamples: int) -> str:
-    runs = [r for r in records if r["kind"] == "run"]
-    sittings = [r for r in records if r["kind"] == "sitting"]
-    tasks = [t for t in SUITE if any(r["task"] == t for r in runs)]
-    algorithms = [a for a in ALGORITHMS if any(r["algorithm"] == a for r in runs)]
-    by = {}
-    for r in runs:
-        by.setdefault((r["task"], r["algorithm"]), []).append(r)
-    oracle = {t: np.mean([r["mean_return"] for r in by[(t, "oracle")]]) for t in tasks if (t, "oracle") in by}
-
-    def fraction(r: dict) -> float:
-        return r["mean_return"] / oracle[r["task"]]
-
-    budgets = sorted({r["steps"] for r in runs})
-    seeds = sorted({len(v) for (t, a), v in by.items() if a not in BASELINES})
-    lines = [
-        "# Algorithm comparison on the TextEdit task suite", "",
-        f"Built by `python -m benchmarks.compare --report` from the {len(runs)} runs in the results file: "
-        f"{sum(r['wall_seconds'] for r in runs) / 3600:.1f} h of run time in all (each run one process and one torch thread; "
-        f"{', '.join(sorted({r['machine'] for r in runs}))}), made in {len(sittings)} recorded sitting(s) of "
-        f"{sum(s['wall_seconds'] for s in sittings) / 3600:.1f} h of wall time with "
-        f"{' / '.join(sorted({str(s['workers']) for s in sittings})) or '?'} runs at a time. Commands: "
-        + "; ".join(f"`{c}`" for c in dict.fromkeys(s["command"] for s in sittings))
-        + f". Versions: {'; '.join(sorted({r['versions'] for r in runs}))}.", "",
-        f"Every learner trains on the `train` split for {' / '.join(f'{b:,}' for b in budgets)} environment steps "
-        f"({' / '.join(map(str, seeds))} seeds per task), training episodes cut at {TRAIN_EPISODE_STEPS} steps, and is "
-        "evaluated greedily on the same `test`-split episodes (sentences never seen in training; at most 50 steps): "
-        "during training for the learning curves, and at the end. IQM: interquartile mean over seeds with a 95% "
-        f"stratified-bootstrap confidence interval ({resamples} resamples; rliable's method). Return / oracle: mean test "
-        "return over the oracle's on the same episodes. Solved steps: mean length of the solved episodes over the "
-        "oracle's. Cut: share of episodes that ran to the time limit. Steps/s: training environment steps per "
-        "second of training time (baselines: of evaluation).", "",
-        "## Tasks", "",
-        "| task | env kwargs | description | oracle steps | oracle return |", "|---|---|---|---|---|",
-    ]
-    for t in tasks:
-        o = by.get((t, "oracle"), [{}])[0]
-        lines.append(f"| {t} | `{SUITE[t].env_kwargs}` | {SUITE[t].description} | {o.get('mean_steps', float('nan')):.2f} | "
-                     f"{o.get('mean_return', float('nan')):.3f} |")
-    lines += ["", "## Algorithms", ""] + [f"- **{a}**: {ALGORITHMS[a].note}" for a in algorithms]
-    lines += ["", "## Which algorithm leads", "",
-              "Per task, the learner with the highest solve-rate IQM, and the learners whose confidence interval "
-              "overlaps the leader's (not separated from it at this budget and number of seeds).", "",
-              "| task | leader | solve rate IQM [95% CI] | not separated from the leader |", "|---|---|---|---|"]
-    cis = {}
-    for t in tasks:
-        for a in algorithms:
-            if (t, a) in by:
-                cis[(t, a)] = {m: stratified_bootstrap_ci([[f(r) for r in by[(t, a)]]], resamples=resamples)
-                               for m, f in (("solve", lambda r: r["solve_rate"]), ("fraction", fraction))}
-        learners = {a: cis[(t, a)]["solve"] for a in algorithms if (t, a) in cis and a not in BASELINES}
-        if learners:
-            leader, tied = separated(learners)
-            others = ", ".join(tied) if tied else "none: it leads alone" if len(learners) > 1 else "the only learner run here so far"
-            lines.append(f"| {t} | {leader} | {interval(learners[leader])} | {others} |")
-    lines += ["", "## Results per task", "",
-              "Early: mean test solve rate at the first evaluation during training (the first point of the learning "
-              "curves), which separates learners that all end at the top.", "",
-              "| task | algorithm | seeds | solve rate IQM [95% CI] | early | return / oracle IQM [95% CI] | solved steps | cut | "
-              "train s | steps/s |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for t in tasks:
-        for a in algorithms:
-            if (t, a) not in by:
-                continue
-            group, oracle_steps = by[(t, a)], by[(t, "oracle")][0]["mean_steps"] if (t, "oracle") in by else float("nan")
-            solved = [r["mean_solved_steps"] for r in group if r["solve_rate"] > 0]
-            early = [r["curve"][0] for r in group if r["curve"]]
-            early_text = f"{np.mean([p['solve_rate'] for p in early]):.3f} at {early[0]['step']:,}" if early else "-"
-            lines.append(f"| {t} | {a} | {len(group)} | {interval(cis[(t, a)]['solve'])} | {early_text} | "
-                         f"{interval(cis[(t, a)]['fraction'])} | "
-                         f"{f'{np.mean(solved) / oracle_steps:.2f}' if solved else '-'} | "
-                         f"{np.mean([r['truncated_rate'] for r in group]):.3f} | {np.mean([r['train_seconds'] for r in group]):.0f} | "
-                         f"{np.mean([r['steps_per_second'] for r in group]):.0f} |")
-    lines += ["", "## Aggregate over tasks", "",
-              "IQM over all runs of an algorithm, the bootstrap stratified by task.", "",
-              "| algorithm | runs | tasks | solve rate IQM [95% CI] | return / oracle IQM [95% CI] |", "|---|---|---|---|---|"]
-    for a in algorithms:
-        strata = [by[(t, a)] for t in tasks if (t, a) in by]
-        solve = stratified_bootstrap_ci([[r["solve_rate"] for r in s] for s in strata], resamples=resamples)
-        frac = stratified_bootstrap_ci([[fraction(r) for r in s] for s in strata], resamples=resamples)
-        lines.append(f"| {a} | {sum(map(len, strata))} | {len(strata)} | {interval(solve)} | {interval(frac)} |")
-    if any(r["curve"] for r in runs):
-        lines += ["", "## Learning curves", "",
-                  "![learning curves](learning_curves.png): test solve rate during training, mean over seeds, band min to "
-                  "max; dashed: SB3's `MultiInputPolicy`."]
-    return "\n".join(lines) + "\n"
-
-
-def plot(records: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    runs = [r for r in records if r["kind"] == "run" and r["curve"]]
-    tasks = [t for t in SUITE if any(r["task"] == t for r in runs)]
-    learners = [a for a in ALGORITHMS if any(r["algorithm"] == a for r in runs)]
-    if not runs:  # baselines only: nothing learns, no curves
-        return
-    # An SB3 algorithm and its -shared variant share a colour (dashed: SB3's MultiInputPolicy).
-    families = list(dict.fromkeys(a.removesuffix("-shared") for a in learners))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks) + 2.6, 4), squeeze=False, sharey=True)
-    for ax, task in zip(axes[0], tasks):
-        for a in learners:
-            curves = [r["curve"] for r in runs if r["task"] == task and r["algorithm"] == a]
-            if not curves:
-                continue
-            steps = [p["step"] for p in curves[0]]
-            values = np.array([[p["solve_rate"] for p in c] for c in curves if len(c) == len(steps)])
-            colour = f"C{families.index(a.removesuffix('-shared')) % 10}"
-            style = "--" if a.startswith("sb3-") and not a.endswith("-shared") else "-"
-            ax.plot(steps, values.mean(0), style, color=colour, label=a)
-            ax.fill_between(steps, values.min(0), values.max(0), color=colour, alpha=0.15)
-        ax.set_title(task)
-        ax.set_xlabel("environment steps")
-    axes[0, 0].set_ylabel("test solve rate")
-    handles = {h.get_label(): h for ax in axes[0] for h in ax.get_lines()}
-    fig.legend(handles.values(), handles.keys(), loc="center right", fontsize="small")
-    fig.tight_layout(rect=(0, 0, 1 - 2.6 / fig.get_figwidth(), 1))
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
 
 
 def main(argv: Sequence[str] | None = None) -> Path:

@@ -109,11 +109,16 @@ def main() -> int:
 
     rng = random.Random(args.seed)
     tallies = {m: Tally() for m in METRICS}
-    began, done = time.perf_counter(), 0
+    began, done, shown = time.perf_counter(), 0, 0
     while done < args.steps:
         steps = min(rng.randint(1, 60), args.steps - done)
         run_episode(rng, steps, args.previews, args.batched, tallies)
         done += steps
+        if done * 20 // args.steps > shown or done == args.steps:  # a line every 5%, with an ETA
+            shown, elapsed = done * 20 // args.steps, time.perf_counter() - began
+            print(f"\r{done}/{args.steps} steps checked, {elapsed:.0f} s, about "
+                  f"{elapsed / done * (args.steps - done):.0f} s left", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
 
     print(f"steps checked: {done} (each, per metric: 1 applied edit, {args.previews} previewed edits, "
           f"{args.batched} entries of an edit_scores table with word units), "

@@ -91,14 +91,26 @@ def test_play_quits_and_survives_end_of_input():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "--algo", "sarsa"], "invalid choice: 'sarsa'"),
+    (["train", "--algo", "sarsa"], "--algo: invalid choice 'sarsa'"),
     (["train", "--env-kwargs", "{bad json"], "not valid JSON"),
     (["train", "--env-kwargs", "[1, 2]"], "expected a JSON object"),
     (["train", "--env-kwargs", '{"preset": "impossible"}'], "unknown preset 'impossible'"),
     (["train", "--env-kwargs", '{"no_such_kwarg": 1}'], "no_such_kwarg"),
     (["train", "--env-kwargs", '{"observation_mode": "text"}'], "drop observation_mode"),
     (["train", "--steps", "-5"], "positive integer"),
-    (["train", "--algo", "qlearning", "--encoder", "gru"], "--encoder does not apply"),
+    (["train", "--algo", "qlearning", "--encoder", "gru"], "unrecognized arguments: --encoder gru"),
+    (["train", "--gamma", "5"], "--gamma 5.0: expected a number between 0 and 1"),
+    (["train", "--lr", "nan"], "--lr nan: expected a finite number"),
+    (["train", "--seed", "-1"], "--seed -1: expected an integer >= 0"),
+    (["train", "--learning-starts", "-10"], "--learning-starts -10"),
+    (["train", "--eval-episodes", "-3"], "expected an integer >= 0"),
+    (["train", "--num-envs", "100000"], "--num-envs 100000: expected at most 1024"),
+    (["train", "--dim", "1", "--encoder", "transformer"], "multiple of heads"),
+    (["train", "--device", "nonsense"], "device 'nonsense' is not available"),
+    (["train", "--out", "/proc/x"], "cannot write to '/proc/x'"),
+    (["train", "--resume", "--dim", "8"], "only --steps may change (got --dim)"),
+    (["train", "--resume", "--overwrite"], "exclude each other"),
+    (["train", "--use-stemmer", "no"], "unrecognized arguments"),
     (["eval", "/no/such/run"], "no run directory"),
     (["play", "--env-kwargs", '{"num_tasks": 0}'], "num_tasks"),
     (["play", "--reference", "a b"], "--source and --reference go together"),
@@ -113,7 +125,29 @@ def test_bad_arguments_get_one_line_and_exit_code_2(capsys, argv, message):
 
 def test_eval_of_a_directory_without_checkpoint(tmp_path, capsys):
     assert main(["eval", str(tmp_path)]) == 2
-    assert "holds no checkpoint" in capsys.readouterr().err
+    assert "holds no trained agent (agent.json is missing)" in capsys.readouterr().err
+
+
+def test_a_manifest_with_edited_args_gets_one_line(tmp_path, capsys):
+    assert main(["train", "--env-kwargs", TINY, "--steps", "50", "--out", str(tmp_path), "--overwrite",
+                 "--eval-episodes", "0", "--no-progress", *SMALL_DQN]) == 0
+    manifest = json.loads((tmp_path / "agent.json").read_text())
+    manifest["args"]["dimension"] = manifest["args"].pop("dim")
+    (tmp_path / "agent.json").write_text(json.dumps(manifest))
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot load the dqn agent" in err and "dimension" in err and err.count("\n") == 1
+
+
+def test_no_arguments_print_usage_and_help_shows_defaults(capsys):
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["train", "--algo", "qlearning", "--help"])
+    help_text = capsys.readouterr().out
+    assert "--state-key {exact,alignment}" in help_text and "(default: exact)" in help_text
+    assert "--checkpoint-every STEPS" in help_text and "(default: 10000)" in help_text
 
 
 def test_bad_argument_exit_code_of_the_process():

@@ -44,7 +44,11 @@ class FrameRenderer:
         self.shape = (rows * self.LINE_H + 2 * self.MARGIN, columns * self.CHAR_W + 2 * self.MARGIN, 3)
 
     def __call__(self, text: str) -> np.ndarray:
-        from PIL import Image, ImageDraw, ImageFont  # imported here: only rgb_array needs Pillow
+        try:  # imported here: only rgb_array needs Pillow
+            from PIL import Image, ImageDraw, ImageFont
+        except ModuleNotFoundError:
+            raise ModuleNotFoundError("render_mode='rgb_array' draws with Pillow, which is not installed: "
+                                      "pip install 'textedit-env[render]'") from None
 
         image = Image.new("RGB", (self.shape[1], self.shape[0]), (255, 255, 255))
         draw = ImageDraw.Draw(image)

@@ -1,0 +1,106 @@
+"""Trainers of the comparison: each turns (training env kwargs, steps, seed, checkpoints) into a
+trained policy. :func:`sb3` makes the trainer of any stable-baselines3 / sb3-contrib algorithm from
+its class, its policy and its settings."""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import gymnasium as gym
+from sb3_contrib import MaskablePPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+
+from agents import dqn, qlearning
+from agents.common import Checkpoints
+from textedit_env.policies import Policy
+
+PUBLIC_ID = "textedit_env:TextEdit-v0"
+TRAIN_EPISODE_STEPS = 10
+"""training episodes are cut at 10 steps for every learner (the oracle needs a few edits); evaluation keeps the env's 50"""
+GAMMA = 0.5
+"""the discount of every learner (agents.dqn's default): rows then differ in the algorithm, not in the objective"""
+
+
+@dataclass
+class Trained:
+    policy: Policy
+    env_steps: int = 0
+    """environment steps of training (0: a baseline that does not learn)"""
+    config: dict = field(default_factory=dict)
+    """the hyperparameters used, recorded with the run"""
+
+
+# (training env kwargs, steps, seed, checkpoints) -> Trained
+Trainer = Callable[[dict, int, int, Checkpoints], Trained]
+
+
+def baseline(policy_of_seed: Callable[[int], Policy]) -> Trainer:
+    return lambda env_kwargs, steps, seed, checkpoints: Trained(policy_of_seed(seed))
+
+
+def train_dqn(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:
+    args = dqn.Args(steps=steps, seed=seed, train_episode_steps=TRAIN_EPISODE_STEPS, gamma=GAMMA)
+    with tempfile.TemporaryDirectory() as out:
+        agent = dqn.train(args, env_kwargs, Path(out), progress=False, checkpoints=checkpoints)
+    return Trained(agent, -(-steps // args.num_envs) * args.num_envs, asdict(args))
+
+
+def qlearning_trainer(state_key: str) -> Trainer:
+    def train(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:
+        args = qlearning.Args(steps=steps, seed=seed, state_key=state_key, gamma=GAMMA)
+        with tempfile.TemporaryDirectory() as out:
+            agent = qlearning.train(args, {**env_kwargs, "max_episode_steps": TRAIN_EPISODE_STEPS}, Path(out),
+                                    progress=False, checkpoints=checkpoints)
+        return Trained(agent, steps, asdict(args))
+
+    return train
+
+
+def predictor(model: BaseAlgorithm, masked: bool) -> Policy:
+    """An SB3 model as a deterministic policy; with ``masked``, it gets the env's action masks."""
+    def policy(env: gym.Env, obs: Any, info: dict) -> int:
+        masks = {"action_masks": env.unwrapped.action_masks()} if masked else {}
+        return int(model.predict(obs, deterministic=True, **masks)[0])
+
+    return policy
+
+
+class CheckpointCallback(BaseCallback):
+    """Hands the model's current policy to the checkpoints as training passes them."""
+
+    def __init__(self, checkpoints: Checkpoints, masked: bool):
+        super().__init__()
+        self.checkpoints, self.masked = checkpoints, masked
+
+    def _on_step(self) -> bool:
+        self.checkpoints.reached(self.num_timesteps, lambda: predictor(self.model, self.masked))
+        return True
+
+
+def sb3(algo: type[BaseAlgorithm], policy: str | type, settings: dict) -> Trainer:
+    """The trainer of an SB3 algorithm: its defaults, the common discount, then ``settings``."""
+    masked = algo is MaskablePPO
+
+    def train(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:
+        env = make_vec_env(PUBLIC_ID, n_envs=1, seed=seed, env_kwargs={**env_kwargs, "max_episode_steps": TRAIN_EPISODE_STEPS})
+        config = {"gamma": GAMMA, **settings}
+        model = algo(policy, env, seed=seed, device="cpu", **copy.deepcopy(config))  # SB3 adds to the dicts it is given
+        model.learn(steps, callback=CheckpointCallback(checkpoints, masked))
+        env.close()
+        return Trained(predictor(model, masked), model.num_timesteps, {"policy": getattr(policy, "__name__", policy), **config})
+
+    return train
+
+
+# SB3's value-based defaults assume millions of steps (a 1M buffer, the target copied every 10k
+# steps): scaled to a budget of tens of thousands, as one would for a short run.
+DQN_SETTINGS = {"buffer_size": 50_000, "learning_starts": 1_000, "target_update_interval": 1_000}
+# QR-DQN's defaults are tuned for Atari (0.5% of the steps exploring): the same schedule as DQN's,
+# and 25 quantiles instead of 200 (the shared network scores every action once per quantile).
+QRDQN_SETTINGS = {**DQN_SETTINGS, "exploration_fraction": 0.1, "exploration_final_eps": 0.05, "policy_kwargs": {"n_quantiles": 25}}

@@ -1,0 +1,53 @@
+"""The environment without the extras: no torch, tqdm or Pillow needed, and a clear line when a
+command needs one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+# Imports of these fail in the child, as on a machine with the bare `pip install textedit-env`.
+WITHOUT_EXTRAS = "import sys; sys.modules.update(dict.fromkeys(['torch', 'tqdm', 'PIL'])); "
+
+
+def python(code: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", WITHOUT_EXTRAS + code, *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+
+
+def test_the_environment_runs_without_torch_tqdm_or_pillow():
+    result = python("import gymnasium as gym, textedit_env; env = gym.make('TextEdit-v0'); env.reset(seed=0); "
+                    "env.step(env.unwrapped.encode_action('stop')); "
+                    "from textedit_env.policies import greedy_policy, oracle_policy; print('ok')")
+    assert result.returncode == 0 and result.stdout == "ok\n", result.stderr
+
+
+@pytest.mark.parametrize("argv, extra", [(["train"], "agents"), (["train", "--algo", "qlearning"], "agents")])
+def test_training_without_torch_names_the_extra_in_one_line(argv, extra):
+    result = python("import sys; from agents.cli import main; sys.exit(main(sys.argv[1:]))", *argv)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and f"pip install 'textedit-env[{extra}]'" in result.stderr
+    assert "download.pytorch.org/whl/cpu" in result.stderr
+
+
+def test_rgb_array_without_pillow_names_the_extra():
+    result = python("import gymnasium as gym, textedit_env; env = gym.make('TextEdit-v0', render_mode='rgb_array'); "
+                    "env.reset(seed=0); env.render()")
+    assert result.returncode == 1 and "pip install 'textedit-env[render]'" in result.stderr.splitlines()[-1]
+
+
+def test_python_m_textedit_env_is_the_command():
+    result = subprocess.run([sys.executable, "-m", "textedit_env", "--help"], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode == 0 and "usage: textedit" in result.stdout
+
+
+def test_one_version():
+    import textedit_env
+    from importlib.metadata import version
+
+    assert version("textedit-env") == textedit_env.__version__

@@ -1,0 +1,37 @@
+"""Every Python snippet of the README runs as a script, as a reader would paste it into a file.
+
+A snippet whose first line is ``# needs: PACKAGE ...`` is skipped where a package is missing (the
+RLlib one runs in RLlib's own environment, ``.ci/rllib``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+SNIPPETS = re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(), flags=re.S | re.M)
+
+
+def test_the_readme_has_snippets():
+    assert len(SNIPPETS) >= 5
+
+
+@pytest.mark.parametrize("code", SNIPPETS, ids=[f"snippet{i}" for i in range(len(SNIPPETS))])
+def test_snippet_runs_as_a_script(code, tmp_path):
+    needs = re.match(r"# needs: (.*)\n", code)
+    for package in needs.group(1).split() if needs else ():
+        if importlib.util.find_spec(package) is None:
+            pytest.skip(f"needs {package}")
+    script = tmp_path / "snippet.py"
+    script.write_text(code)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MINARI_DATASETS_PATH": str(tmp_path / "minari")}
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -1,0 +1,143 @@
+"""Durable runs: one run per directory, atomic saves, interruption and resume."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from agents import dqn, qlearning
+from agents.common import Checkpoints, atomic_write
+from agents.runs import STATE, Durability, RunDirectoryError, RunInterrupted, RunLock, claim
+
+TINY = {"preset": "tiny", "num_tasks": 4, "split": "all"}
+SMALL = {"dim": 8, "num_envs": 2, "batch_size": 8, "learning_starts": 40, "buffer_size": 500}
+
+
+def interrupt_at(step: int, durability: Durability) -> Checkpoints:
+    """Asks the run to stop at ``step``, as SIGINT would."""
+    return Checkpoints([step], lambda reached, policy: setattr(durability, "stop_requested", True))
+
+
+def test_an_interrupted_dqn_run_resumes_to_the_same_model(tmp_path):
+    args = dqn.Args(steps=400, seed=3, **SMALL)
+    straight = dqn.train(args, TINY, tmp_path / "straight", progress=False)
+
+    durability = Durability(tmp_path / "cut", interval=10_000)
+    with pytest.raises(RunInterrupted) as stop:
+        dqn.train(dqn.Args(steps=400, seed=3, **SMALL), TINY, tmp_path / "cut", progress=False,
+                  checkpoints=interrupt_at(150, durability), durability=durability)
+    assert 150 <= stop.value.step < 200 and (tmp_path / "cut" / STATE).exists()
+    resumed = dqn.train(dqn.Args(steps=400), TINY, tmp_path / "cut", progress=False,
+                        durability=Durability(tmp_path / "cut", resume=True))
+    for name, value in straight.network.state_dict().items():
+        assert torch.equal(value, resumed.network.state_dict()[name]), name
+    assert not (tmp_path / "cut" / STATE).exists()  # finished: only the final model remains
+    rows = (tmp_path / "cut" / "episodes.csv").read_text()
+    assert rows == (tmp_path / "straight" / "episodes.csv").read_text()  # the log neither loses nor repeats rows
+
+
+def test_an_interrupted_qlearning_run_resumes_to_the_same_table(tmp_path):
+    straight = qlearning.train(qlearning.Args(steps=600, seed=1), TINY, tmp_path / "a", progress=False)
+    durability = Durability(tmp_path / "b", interval=100)
+    with pytest.raises(RunInterrupted):
+        qlearning.train(qlearning.Args(steps=600, seed=1), TINY, tmp_path / "b", progress=False,
+                        checkpoints=interrupt_at(250, durability), durability=durability)
+    resumed = qlearning.train(qlearning.Args(steps=600), TINY, tmp_path / "b", progress=False,
+                              durability=Durability(tmp_path / "b", resume=True))
+    assert resumed.table.q == straight.table.q
+
+
+def test_resume_takes_steps_as_the_new_total(tmp_path):
+    durability = Durability(tmp_path, interval=100)
+    with pytest.raises(RunInterrupted):
+        qlearning.train(qlearning.Args(steps=300), TINY, tmp_path, progress=False,
+                        checkpoints=interrupt_at(120, durability), durability=durability)
+    qlearning.train(qlearning.Args(steps=500), TINY, tmp_path, progress=False,
+                    durability=Durability(tmp_path, resume=True))
+    assert int((tmp_path / "episodes.csv").read_text().splitlines()[-1].split(",")[0]) > 300
+
+
+def test_a_run_directory_belongs_to_one_run(tmp_path):
+    run = tmp_path / "run"
+    lock = claim(run, resume=False, overwrite=False)
+    with pytest.raises(RunDirectoryError, match="in use by another run"):
+        claim(run, resume=False, overwrite=True)
+    lock.release()
+    (run / "model.pt").write_text("x")
+    with pytest.raises(RunDirectoryError, match="--resume .* or --overwrite"):
+        claim(run, resume=False, overwrite=False)
+    with pytest.raises(RunDirectoryError, match="no training state"):
+        claim(run, resume=True, overwrite=False)
+    claim(run, resume=False, overwrite=True).release()
+    assert [p.name for p in run.iterdir()] == [".lock"]
+    (tmp_path / "file").write_text("")
+    with pytest.raises(RunDirectoryError, match="not a directory"):
+        claim(tmp_path / "file", resume=False, overwrite=False)
+
+
+def test_a_lock_dies_with_its_process(tmp_path):
+    code = f"from agents.runs import RunLock; from pathlib import Path; RunLock(Path({str(tmp_path)!r}))"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+    RunLock(tmp_path).release()  # the exited process held it; nothing stale is left
+
+
+def test_an_atomic_write_that_fails_leaves_the_previous_file(tmp_path):
+    path = tmp_path / "model.pt"
+    path.write_text("good")
+
+    def crash(tmp: Path) -> None:
+        tmp.write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        atomic_write(path, crash)
+    assert path.read_text() == "good" and [p.name for p in tmp_path.iterdir()] == ["model.pt"]
+
+
+def textedit(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "agents.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1])
+
+
+def test_ctrl_c_saves_the_run_and_resume_finishes_it(tmp_path):
+    out = str(tmp_path / "run")
+    common = ["--algo", "qlearning", "--env-kwargs", '{"preset": "tiny"}', "--out", out, "--no-progress",
+              "--checkpoint-every", "500", "--eval-episodes", "2"]
+    run = textedit("train", "--steps", "10000000", *common)
+    deadline = time.time() + 60
+    while not (tmp_path / "run" / STATE).exists() and time.time() < deadline:
+        time.sleep(0.2)
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130, stderr
+    assert "Traceback" not in stderr and "--resume" in stderr
+    rows = (tmp_path / "run" / "episodes.csv").read_text().splitlines()
+
+    again = textedit("train", *common)
+    assert again.wait(timeout=60) == 2 and "already holds a run" in again.stderr.read()
+    steps = str(int(rows[-1].split(",")[0]) + 300)
+    resumed = textedit("train", "--steps", steps, "--resume", *common)
+    stdout, stderr = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, stderr
+    assert "oracle" in stdout and (tmp_path / "run" / "agent.json").exists()
+    assert int((tmp_path / "run" / "episodes.csv").read_text().splitlines()[-1].split(",")[0]) <= int(steps)
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00" * 100, np.random.default_rng(0).bytes(5000)],
+                         ids=["empty", "zeros", "random"])
+def test_a_corrupt_checkpoint_gets_one_line(tmp_path, content):
+    out = tmp_path / "run"
+    done = textedit("train", "--env-kwargs", '{"preset": "tiny"}', "--steps", "100", "--dim", "8", "--out", str(out),
+                    "--no-progress", "--eval-episodes", "0")
+    assert done.wait(timeout=120) == 0, done.stderr.read()
+    (out / "model.pt").write_bytes(content)
+    evaluated = textedit("eval", str(out), "--episodes", "2")
+    _, stderr = evaluated.communicate(timeout=60)
+    assert evaluated.returncode == 2 and stderr.count("\n") == 1 and "cannot load the dqn agent" in stderr
