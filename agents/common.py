@@ -244,7 +244,7 @@ class RunLogger:
 
     COLUMNS = ("step", "episode_return", "episode_length", "solved", "final_score")
 
-    def __init__(self, out_dir: Path, total_steps: int, config: dict, progress: bool = True, window: int = 100,
+    def __init__(self, out_dir: Path, total_steps: int, config: dict, progress: bool = True, *, window: int = 100,
                  start_step: int = 0, learning_starts: int = 0):
         """``start_step``: a resumed run's step (the log keeps the rows up to it and goes on);
         ``learning_starts``: the bar's rate and ETA count from there, since the steps before the
@@ -286,6 +286,12 @@ class RunLogger:
             self._bar.initial, self._bar.start_t, self._restart_rate_at = self._bar.n, self._bar._time(), None
         if self._returns:
             self._bar.set_postfix(ret=f"{np.mean(self._returns):.3f}", solved=f"{np.mean(self._solved):.2f}", refresh=False)
+
+    def __enter__(self) -> RunLogger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         self._bar.close()

@@ -49,7 +49,7 @@ from agents.common import (
     write_manifest,
 )
 from agents.networks import OBSERVATION_KEYS, EditNetwork, Encoder
-from agents.runs import Durability, RunInterrupted
+from agents.runs import Durability, resume_or_start
 from textedit_env.actions import ActionCodec
 
 NAME = "dqn"
@@ -297,65 +297,54 @@ def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, ch
           durability: Durability | None = None) -> Agent:
     """Train from scratch, or with ``durability.resume`` from its saved state (``args.steps`` is then
     the run's new total; every other argument is the saved run's)."""
-    if durability is not None and durability.resume:
-        state = durability.load()
-        state.args.steps = args.steps
-        args = state.args
-    else:
-        state = start(args, env_kwargs)
-        if durability is not None:
-            durability.start()
-    env_kwargs, device = state.env_kwargs, torch.device(args.device)
+    state = resume_or_start(durability, args, lambda: start(args, env_kwargs))
+    args, env_kwargs, device = state.args, state.env_kwargs, torch.device(state.args.device)
     envs, codec = vector_env(state.envs), state.envs[0].unwrapped.codec
-    logger = RunLogger(Path(out_dir), args.steps, {"algo": "dqn", "args": asdict(args), "env_kwargs": env_kwargs},
-                       progress, start_step=state.step, learning_starts=args.learning_starts)
     q_network, optimizer, rng = state.q_network, state.optimizer, state.rng
     start_time, start_step = time.time(), state.step
-    while state.step < args.steps:
-        epsilon = linear_schedule(args.start_epsilon, args.end_epsilon, args.exploration_fraction * args.steps, state.step)
-        with torch.no_grad():
-            actions, masks = greedy_actions(q_network, to_tensors(state.obs, device))
-            actions, masks = actions.cpu().numpy(), masks.cpu().numpy()
-        for i in np.flatnonzero(rng.random(args.num_envs) < epsilon):
-            actions[i] = explore(masks[i], codec, rng)
-        next_obs, rewards, terminated, truncated, infos = envs.step(actions)
+    config = {"algo": NAME, "args": asdict(args), "env_kwargs": env_kwargs}
+    with RunLogger(Path(out_dir), args.steps, config, progress, start_step=state.step,
+                   learning_starts=args.learning_starts) as logger:
+        while state.step < args.steps:
+            epsilon = linear_schedule(args.start_epsilon, args.end_epsilon, args.exploration_fraction * args.steps, state.step)
+            with torch.no_grad():
+                actions, masks = greedy_actions(q_network, to_tensors(state.obs, device))
+                actions, masks = actions.cpu().numpy(), masks.cpu().numpy()
+            for i in np.flatnonzero(rng.random(args.num_envs) < epsilon):
+                actions[i] = explore(masks[i], codec, rng)
+            next_obs, rewards, terminated, truncated, infos = envs.step(actions)
 
-        # With same-step autoreset, next_obs of a finished env is already the next episode's
-        # start: its transitions end in the final observation, which bootstraps a truncation.
-        done = terminated | truncated
-        for i in range(args.num_envs):
-            final = infos["final_obs"][i] if done[i] else {k: v[i] for k, v in next_obs.items()}
-            state.writer.add(i, {k: state.obs[k][i] for k in OBSERVATION_KEYS}, actions[i], rewards[i], final,
-                             terminated[i], done[i])
+            # With same-step autoreset, next_obs of a finished env is already the next episode's
+            # start: its transitions end in the final observation, which bootstraps a truncation.
+            done = terminated | truncated
+            for i in range(args.num_envs):
+                final = infos["final_obs"][i] if done[i] else {k: v[i] for k, v in next_obs.items()}
+                state.writer.add(i, {k: state.obs[k][i] for k in OBSERVATION_KEYS}, actions[i], rewards[i], final,
+                                 terminated[i], done[i])
 
-        state.returns, state.lengths = state.returns + rewards, state.lengths + 1
-        state.step += args.num_envs
-        for i in np.flatnonzero(done):
-            final_info = infos["final_info"]
-            logger.episode(state.step, state.returns[i], state.lengths[i], bool(final_info["solved"][i]),
-                           float(final_info["score"][i]))
-            state.returns[i], state.lengths[i] = 0.0, 0
-        state.obs = next_obs
+            state.returns, state.lengths = state.returns + rewards, state.lengths + 1
+            state.step += args.num_envs
+            for i in np.flatnonzero(done):
+                final_info = infos["final_info"]
+                logger.episode(state.step, state.returns[i], state.lengths[i], bool(final_info["solved"][i]),
+                               float(final_info["score"][i]))
+                state.returns[i], state.lengths[i] = 0.0, 0
+            state.obs = next_obs
 
-        while state.step >= state.next_update and len(state.buffer) >= args.batch_size:
-            state.next_update += args.train_frequency
-            if args.end_lr is not None:
-                optimizer.param_groups[0]["lr"] = linear_schedule(args.lr, args.end_lr, args.steps, state.step)
-            state.loss, state.q = update(q_network, state.target_network, optimizer, state.buffer, args, rng, device)
-        if checkpoints is not None:
-            checkpoints.reached(state.step, lambda: Agent(q_network, args, env_kwargs))
-            q_network.train()
-        if state.step >= args.learning_starts and state.step % (100 * args.num_envs) < args.num_envs:
-            logger.scalars(state.step, {"train/loss": state.loss, "train/q": state.q, "train/epsilon": epsilon,
-                                        "train/steps_per_second": (state.step - start_step) / (time.time() - start_time)})
-        logger.advance(args.num_envs)
-        if durability is not None:
-            try:
-                durability.reached(state)
-            except RunInterrupted:
-                logger.close()
-                raise
-    logger.close()
+            while state.step >= state.next_update and len(state.buffer) >= args.batch_size:
+                state.next_update += args.train_frequency
+                if args.end_lr is not None:
+                    optimizer.param_groups[0]["lr"] = linear_schedule(args.lr, args.end_lr, args.steps, state.step)
+                state.loss, state.q = update(q_network, state.target_network, optimizer, state.buffer, args, rng, device)
+            if checkpoints is not None:
+                checkpoints.reached(state.step, lambda: Agent(q_network, args, env_kwargs))
+                q_network.train()
+            if state.step >= args.learning_starts and state.step % (100 * args.num_envs) < args.num_envs:
+                logger.scalars(state.step, {"train/loss": state.loss, "train/q": state.q, "train/epsilon": epsilon,
+                                            "train/steps_per_second": (state.step - start_step) / (time.time() - start_time)})
+            logger.advance(args.num_envs)
+            if durability is not None:
+                durability.reached(state)  # saves at the interval; on SIGINT/SIGTERM saves and raises
     agent = Agent(q_network, args, env_kwargs)
     agent.save(Path(out_dir))
     if durability is not None:

@@ -43,7 +43,7 @@ from agents.common import (
     write_manifest,
 )
 from agents.networks import OBSERVATION_KEYS, AlignmentFeatures
-from agents.runs import Durability, RunInterrupted
+from agents.runs import Durability, resume_or_start
 from textedit_env.actions import SLOT_FIRST
 
 State = tuple
@@ -246,54 +246,48 @@ class TrainingState:
     episode_length: int = 0
 
 
+def start(args: Args, env_kwargs: dict) -> TrainingState:
+    """A new run's state: an empty table, the environment reset with the seed."""
+    env = make_env(env_kwargs)
+    obs, info = env.reset(seed=args.seed)
+    return TrainingState(args, env_kwargs, QTable(), env, np.random.default_rng(args.seed), obs, info)
+
+
 def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, checkpoints: Checkpoints | None = None,
           durability: Durability | None = None) -> Agent:
     """Train from scratch, or with ``durability.resume`` from its saved state (``args.steps`` is then
     the run's new total; every other argument is the saved run's)."""
-    if durability is not None and durability.resume:
-        state = durability.load()
-        state.args.steps = args.steps
-        args = state.args
-    else:
-        env = make_env(env_kwargs)
-        obs, info = env.reset(seed=args.seed)
-        state = TrainingState(args, env_kwargs, QTable(), env, np.random.default_rng(args.seed), obs, info)
-        if durability is not None:
-            durability.start()
-    env_kwargs, env, rng, table, keys = state.env_kwargs, state.env, state.rng, state.table, KEYS[args.state_key]
+    state = resume_or_start(durability, args, lambda: start(args, env_kwargs))
+    args, env_kwargs, env, rng, table = state.args, state.env_kwargs, state.env, state.rng, state.table
+    keys = KEYS[args.state_key]
     alpha_start, alpha_end = args.alphas()
-    logger = RunLogger(Path(out_dir), args.steps, {"algo": NAME, "args": asdict(args), "env_kwargs": env_kwargs},
-                       progress, start_step=state.step)
     decay = args.exploration_fraction * args.steps
     key, actions, edits = keys(env, state.obs, state.info)
-    while state.step < args.steps:
-        epsilon = linear_schedule(args.epsilon_start, args.epsilon_end, decay, state.step)
-        alpha = linear_schedule(alpha_start, alpha_end, decay, state.step)
-        # Exploit with random tie-breaking: the table starts at 0 everywhere, and always taking the
-        # first tied action (stop) would end every new episode at once.
-        i = int(rng.integers(len(actions))) if rng.random() < epsilon else table.best(key, edits, rng)
-        state.obs, reward, terminated, truncated, state.info = env.step(int(actions[i]))
-        next_key, next_actions, next_edits = keys(env, state.obs, state.info)
-        table.update(key, edits[i], reward, next_key, next_edits, terminated, alpha, args.gamma)
-        key, actions, edits = next_key, next_actions, next_edits
-        state.step, state.episode_return, state.episode_length = state.step + 1, state.episode_return + reward, \
-            state.episode_length + 1
-        if terminated or truncated:
-            logger.episode(state.step, state.episode_return, state.episode_length, state.info["solved"],
-                           state.info["score"])
-            state.obs, state.info = env.reset()
-            key, actions, edits = keys(env, state.obs, state.info)
-            state.episode_return, state.episode_length = 0.0, 0
-        if checkpoints is not None:
-            checkpoints.reached(state.step, lambda: Agent(table, args, env_kwargs))
-        logger.advance(1)
-        if durability is not None:
-            try:
-                durability.reached(state)
-            except RunInterrupted:
-                logger.close()
-                raise
-    logger.close()
+    config = {"algo": NAME, "args": asdict(args), "env_kwargs": env_kwargs}
+    with RunLogger(Path(out_dir), args.steps, config, progress, start_step=state.step) as logger:
+        while state.step < args.steps:
+            epsilon = linear_schedule(args.epsilon_start, args.epsilon_end, decay, state.step)
+            alpha = linear_schedule(alpha_start, alpha_end, decay, state.step)
+            # Exploit with random tie-breaking: the table starts at 0 everywhere, and always taking the
+            # first tied action (stop) would end every new episode at once.
+            i = int(rng.integers(len(actions))) if rng.random() < epsilon else table.best(key, edits, rng)
+            state.obs, reward, terminated, truncated, state.info = env.step(int(actions[i]))
+            next_key, next_actions, next_edits = keys(env, state.obs, state.info)
+            table.update(key, edits[i], reward, next_key, next_edits, terminated, alpha, args.gamma)
+            key, actions, edits = next_key, next_actions, next_edits
+            state.step += 1
+            state.episode_return, state.episode_length = state.episode_return + reward, state.episode_length + 1
+            if terminated or truncated:
+                logger.episode(state.step, state.episode_return, state.episode_length, state.info["solved"],
+                               state.info["score"])
+                state.obs, state.info = env.reset()
+                key, actions, edits = keys(env, state.obs, state.info)
+                state.episode_return, state.episode_length = 0.0, 0
+            if checkpoints is not None:
+                checkpoints.reached(state.step, lambda: Agent(table, args, env_kwargs))
+            logger.advance(1)
+            if durability is not None:
+                durability.reached(state)  # saves at the interval; on SIGINT/SIGTERM saves and raises
     agent = Agent(table, args, env_kwargs)
     agent.save(Path(out_dir))
     if durability is not None:

@@ -18,7 +18,7 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Callable
 
 from agents.common import atomic_write
 
@@ -94,6 +94,10 @@ class Durability:
     resume: bool = False
     stop_requested: bool = field(default=False, init=False)
     _next: int = field(default=0, init=False)
+    """the step of the next save"""
+
+    def __post_init__(self) -> None:
+        self._next = self.interval
 
     def load(self) -> Any:
         """The saved training state (``resume``)."""
@@ -101,9 +105,6 @@ class Durability:
             state = pickle.load(f)
         self._next = state.step + self.interval
         return state
-
-    def start(self, step: int = 0) -> None:
-        self._next = step + self.interval
 
     def reached(self, state: Any) -> None:
         """Save at the interval; on a stop request save and raise :class:`RunInterrupted`."""
@@ -119,6 +120,16 @@ class Durability:
     def finished(self) -> None:
         """The run completed: its final model is saved, the training state is no longer needed."""
         (self.run_dir / STATE).unlink(missing_ok=True)
+
+
+def resume_or_start(durability: Durability | None, args: Any, start: Callable[[], Any]) -> Any:
+    """A training loop's state: the saved one when resuming (its ``args.steps`` set to the new total
+    ``args.steps``; every other argument stays the saved run's), else ``start()``."""
+    if durability is None or not durability.resume:
+        return start()
+    state = durability.load()
+    state.args.steps = args.steps
+    return state
 
 
 class StopOnSignal:
