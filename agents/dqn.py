@@ -40,20 +40,15 @@ from agents.common import (
     Checkpoints,
     RunLogger,
     StartAtReference,
-    atomic_write,
     check_fields,
-    eval_split,
     linear_schedule,
-    make_env,
-    read_manifest,
-    write_manifest,
 )
 from agents.networks import OBSERVATION_KEYS, EditNetwork, Encoder
+from agents.policy import NetworkAgent, build_network, greedy_actions, masked_argmax, to_tensors
 from agents.runs import Durability, resume_or_start
 from textedit_env.actions import ActionCodec
 
 NAME = "dqn"
-CHECKPOINT = "model.pt"
 RESUMABLE = True
 
 
@@ -184,14 +179,6 @@ class NStepWriter:
         self.buffer.add(obs, action, total, next_obs, 0.0 if terminated else self.gamma ** len(pending))
 
 
-def build_network(observation_space: gym.spaces.Dict, args: Args) -> EditNetwork:
-    return EditNetwork.for_space(observation_space, encoder=args.encoder, dim=args.dim, layers=args.layers, heads=args.heads)
-
-
-def to_tensors(obs: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:
-    return {k: torch.as_tensor(np.asarray(obs[k]), device=device) for k in OBSERVATION_KEYS}
-
-
 def explore(mask: np.ndarray, codec: ActionCodec, rng: np.random.Generator) -> int:
     """A random valid action: an operation (stop, delete, insert, replace) drawn uniformly among those
     with a valid action, then one of its valid actions."""
@@ -200,46 +187,10 @@ def explore(mask: np.ndarray, codec: ActionCodec, rng: np.random.Generator) -> i
     return int(ids[rng.integers(len(ids))])
 
 
-def masked_argmax(q: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    return q.masked_fill(~mask, -torch.inf).argmax(dim=1)
+class Agent(NetworkAgent):
+    """The Q-network as a greedy policy (``agent(env, obs, info) -> action``) on one environment."""
 
-
-def greedy_actions(network: EditNetwork, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """The valid action of highest Q in each observation of a batch, and the masks of valid actions."""
-    features = network.features(obs)
-    return masked_argmax(network.scores(features), features["mask"]), features["mask"]
-
-
-class Agent:
-    """A Q-network as a greedy policy (``agent(env, obs, info) -> action``) on one environment."""
-
-    def __init__(self, network: EditNetwork, args: Args, env_kwargs: dict):
-        self.network, self.args, self.env_kwargs = network.eval(), args, env_kwargs
-        self.device = next(network.parameters()).device
-
-    @torch.no_grad()
-    def __call__(self, env: gym.Env, obs: dict, info: dict) -> int:
-        batch = {k: np.asarray(obs[k])[None] for k in OBSERVATION_KEYS}
-        return int(greedy_actions(self.network, to_tensors(batch, self.device))[0][0])
-
-    def eval_split(self) -> str:
-        """The held-out split when trained on the train split, else the training split."""
-        return eval_split(self.env_kwargs)
-
-    def save(self, out_dir: Path) -> Path:
-        path = Path(out_dir) / CHECKPOINT
-        atomic_write(path, lambda tmp: torch.save({"state_dict": self.network.state_dict()}, tmp))
-        write_manifest(out_dir, NAME, self.args, self.env_kwargs)
-        return path
-
-    @classmethod
-    def load(cls, out_dir: Path, device: str | None = None) -> Agent:
-        manifest = read_manifest(out_dir, NAME)
-        args = Args(**{**manifest["args"], **({"device": device} if device else {})})
-        data = torch.load(Path(out_dir) / CHECKPOINT, map_location=args.device, weights_only=True)
-        network = build_network(make_env(manifest["env_kwargs"]).observation_space, args)
-        network.load_state_dict(data["state_dict"])
-        return cls(network.to(args.device), args, manifest["env_kwargs"])
+    NAME, ARGS = NAME, Args
 
 
 @dataclass
