@@ -242,6 +242,11 @@ def run_train(args: argparse.Namespace) -> int:
     check_env_kwargs(args.env_kwargs)
     if args.env_kwargs.get("observation_mode", "ids") != "ids":
         raise UsageError("the agents read the \"ids\" observations; drop observation_mode from --env-kwargs")
+    if hasattr(module, "validate"):
+        try:
+            module.validate(algo_args, args.env_kwargs)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
     resumable = getattr(module, "RESUMABLE", False)
     if args.resume and not resumable:
         raise UsageError(f"--algo {args.algo} cannot resume a run")

@@ -5,7 +5,8 @@ fields, annotations and field docstrings become the command's options; ``train(a
 out_dir, progress, checkpoints)``; an ``Agent`` with ``save``/``load`` whose run directory carries a
 manifest naming the agent (:func:`agents.common.write_manifest`), so ``textedit eval`` reads the
 agent type from the directory's content. A module with ``RESUMABLE = True`` also takes
-``durability`` (:mod:`agents.runs`) and can be resumed.
+``durability`` (:mod:`agents.runs`) and can be resumed; one with ``validate(args, env_kwargs)``
+has it called before work starts (a ValueError there is a usage error).
 
 Modules are imported only when used: the environment, ``textedit play`` and ``textedit collect``
 need no torch.
@@ -24,6 +25,7 @@ from types import ModuleType
 AGENTS: dict[str, str] = {
     "dqn": "agents.dqn",
     "qlearning": "agents.qlearning",
+    "bc": "agents.bc",
 }
 """algorithm name -> module"""
 

@@ -18,7 +18,7 @@ policy                          for                                      scores
 They are used through SB3's public API, and saved and loaded with SB3's ``save``/``load``::
 
     from stable_baselines3 import DQN
-    from textedit_env.sb3 import TextEditDQNPolicy
+    from agents.sb3 import TextEditDQNPolicy
 
     model = DQN(TextEditDQNPolicy, "textedit_env:TextEdit-v0", policy_kwargs={"dim": 32})
 
@@ -29,6 +29,14 @@ logit of -1e8, and a Q-value (every quantile) one below the lowest valid action'
 (no gradient), so that greedy actions and SB3's bootstrap maximum range over valid actions
 only. SB3's DQN and QR-DQN still explore uniformly over all action ids (their algorithms have
 no masks); such samples carry no gradient. Requires ``pip install textedit-env[sb3]``.
+
+sb3-contrib's ``RecurrentPPO("MultiInputLstmPolicy", env)`` fails on the ``Dict`` observation with
+``TypeError: input_size should be of type int, got: int64``: SB3 2.x sizes a ``MultiDiscrete``
+space as ``sum(nvec)``, a numpy integer, and ``nn.LSTM`` accepts only a Python ``int``. Pass
+:class:`CombinedExtractor` (SB3's, with a Python ``int`` size), or give the recurrent policy
+one vector (``MlpLstmPolicy`` on :class:`textedit_env.wrappers.FlatObservation`)::
+
+    RecurrentPPO("MultiInputLstmPolicy", env, policy_kwargs={"features_extractor_class": CombinedExtractor})
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from gymnasium import spaces
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from sb3_contrib.qrdqn.policies import QRDQNPolicy
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+from stable_baselines3.common.torch_layers import CombinedExtractor as SB3CombinedExtractor
 from stable_baselines3.dqn.policies import DQNPolicy
 
 from agents.networks import EditNetwork, mlp
@@ -54,6 +63,14 @@ def floor_invalid(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     lowest = scores.detach().masked_fill(~valid, torch.inf).flatten(1).amin(1)
     floor = (lowest - 1.0).view(-1, *([1] * (scores.dim() - 1)))
     return torch.where(valid, scores, floor)
+
+
+class CombinedExtractor(SB3CombinedExtractor):
+    """SB3's extractor of ``Dict`` observations with ``features_dim`` a Python ``int``, as ``nn.LSTM`` requires."""
+
+    def __init__(self, observation_space: spaces.Dict, **kwargs: Any):
+        super().__init__(observation_space, **kwargs)
+        self._features_dim = int(self._features_dim)
 
 
 class EditScores(BasePolicy):
@@ -146,4 +163,5 @@ class MaskableTextEditPolicy(_SharedNetworkActorCritic, MaskableActorCriticPolic
     """Logits of the shared network and a value head for ``sb3_contrib.MaskablePPO`` (its masks apply too)."""
 
 
-__all__ = ["TextEditDQNPolicy", "TextEditQRDQNPolicy", "TextEditActorCriticPolicy", "MaskableTextEditPolicy", "EditScores"]
+__all__ = ["TextEditDQNPolicy", "TextEditQRDQNPolicy", "TextEditActorCriticPolicy", "MaskableTextEditPolicy",
+           "EditScores", "CombinedExtractor"]

@@ -23,7 +23,7 @@ from benchmarks.trainers import (
     train_dqn,
 )
 from textedit_env.policies import BASELINES as BASELINE_POLICIES
-from textedit_env.sb3 import MaskableTextEditPolicy, TextEditActorCriticPolicy, TextEditDQNPolicy, TextEditQRDQNPolicy
+from agents.sb3 import MaskableTextEditPolicy, TextEditActorCriticPolicy, TextEditDQNPolicy, TextEditQRDQNPolicy
 
 
 @dataclass(frozen=True)
@@ -63,17 +63,17 @@ ALGORITHMS: dict[str, Algorithm] = {
     "dqn": Algorithm(train_dqn, f"`agents.dqn` with its default `Args` ({dqn.Args()})"),
     "sb3-dqn": Algorithm(sb3(DQN, "MultiInputPolicy", DQN_SETTINGS), f"SB3 `DQN`, `MultiInputPolicy`, {DQN_SETTINGS}"),
     "sb3-dqn-shared": Algorithm(sb3(DQN, TextEditDQNPolicy, DQN_SETTINGS),
-                                f"SB3 `DQN`, `textedit_env.sb3.TextEditDQNPolicy`, {DQN_SETTINGS}"),
+                                f"SB3 `DQN`, `agents.sb3.TextEditDQNPolicy`, {DQN_SETTINGS}"),
     "sb3-qrdqn": Algorithm(sb3(QRDQN, "MultiInputPolicy", QRDQN_SETTINGS), f"sb3-contrib `QRDQN`, `MultiInputPolicy`, {QRDQN_SETTINGS}"),
     "sb3-qrdqn-shared": Algorithm(sb3(QRDQN, TextEditQRDQNPolicy, QRDQN_SETTINGS),
-                                  f"sb3-contrib `QRDQN`, `textedit_env.sb3.TextEditQRDQNPolicy`, {QRDQN_SETTINGS}"),
+                                  f"sb3-contrib `QRDQN`, `agents.sb3.TextEditQRDQNPolicy`, {QRDQN_SETTINGS}"),
     "sb3-a2c": Algorithm(sb3(A2C, "MultiInputPolicy", {}), "SB3 `A2C`, `MultiInputPolicy`, defaults"),
-    "sb3-a2c-shared": Algorithm(sb3(A2C, TextEditActorCriticPolicy, {}), "SB3 `A2C`, `textedit_env.sb3.TextEditActorCriticPolicy`, defaults"),
+    "sb3-a2c-shared": Algorithm(sb3(A2C, TextEditActorCriticPolicy, {}), "SB3 `A2C`, `agents.sb3.TextEditActorCriticPolicy`, defaults"),
     "sb3-ppo": Algorithm(sb3(PPO, "MultiInputPolicy", {}), "SB3 `PPO`, `MultiInputPolicy`, defaults"),
-    "sb3-ppo-shared": Algorithm(sb3(PPO, TextEditActorCriticPolicy, {}), "SB3 `PPO`, `textedit_env.sb3.TextEditActorCriticPolicy`, defaults"),
+    "sb3-ppo-shared": Algorithm(sb3(PPO, TextEditActorCriticPolicy, {}), "SB3 `PPO`, `agents.sb3.TextEditActorCriticPolicy`, defaults"),
     "sb3-maskable-ppo": Algorithm(sb3(MaskablePPO, "MultiInputPolicy", {}),
                                   "sb3-contrib `MaskablePPO`, `MultiInputPolicy`, defaults, masks in training and evaluation"),
     "sb3-maskable-ppo-shared": Algorithm(sb3(MaskablePPO, MaskableTextEditPolicy, {}),
-                                         "sb3-contrib `MaskablePPO`, `textedit_env.sb3.MaskableTextEditPolicy`, defaults, masks in training and evaluation"),
+                                         "sb3-contrib `MaskablePPO`, `agents.sb3.MaskableTextEditPolicy`, defaults, masks in training and evaluation"),
 }
 BASELINES = ("random", "greedy", "oracle")

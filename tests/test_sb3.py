@@ -1,5 +1,5 @@
 """Third-party algorithms train on TextEdit-v0 through the public API only: SB3's own policies in
-subprocesses, and the package's shared-network policies (textedit_env.sb3) with SB3's save/load."""
+subprocesses, and the package's shared-network policies (agents.sb3) with SB3's save/load."""
 
 import numpy as np
 import pytest
@@ -13,7 +13,7 @@ from stable_baselines3.common.vec_env import SubprocVecEnv
 from agents.common import evaluate, make_env
 from textedit_env.policies import random_policy
 from agents.networks import EditNetwork
-from textedit_env.sb3 import (
+from agents.sb3 import (
     MaskableTextEditPolicy,
     TextEditActorCriticPolicy,
     TextEditDQNPolicy,

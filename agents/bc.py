@@ -1,0 +1,152 @@
+"""Behaviour cloning from a Minari dataset of demonstrations, on the network every agent shares.
+
+The dataset is one that :func:`textedit_env.collect.collect` wrote (``textedit collect --policy
+oracle ...``): each step's observation and the action the demonstrator took. The network
+(:class:`agents.networks.EditNetwork`, as in DQN) scores every action of an observation; training
+minimises the cross-entropy of the demonstrated action under a softmax over the *valid* actions
+only (invalid ones get a score of -inf, the mask computed from the observation), with Adam on
+random mini-batches. Steps whose action was invalid (a no-op) are left out. An episode ends as
+soon as its text reaches the reference, so no demonstration shows what to do there; with
+``reference_stops`` (default) the final observation of each solved episode is imitated with
+stop, as the oracle and the greedy policy would act there. The agent acts greedily: the valid
+action of highest score.
+
+The environment is the dataset's: ``TextEdit-v0`` with the kwargs it was collected with, updated
+by the ``env_kwargs`` given to :func:`train` (e.g. another split), which must keep its observation
+space. Evaluation is on the held-out split when the demonstrations come from the train split.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import gymnasium as gym
+import minari
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agents.common import Checkpoints, RunLogger, check_fields, make_env
+from agents.networks import OBSERVATION_KEYS, EditNetwork, Encoder
+from agents.policy import NetworkAgent, build_network, to_tensors
+
+NAME = "bc"
+
+
+@dataclass
+class Args:
+    dataset: str = "textedit/easy-oracle-v0"
+    """Minari dataset id of the demonstrations (write one with: textedit collect --dataset-id ID)"""
+    steps: int = 2_000
+    """gradient steps"""
+    seed: int = 0
+    """seeds the network and the mini-batches"""
+    batch_size: int = 128
+    """demonstrated steps per gradient step"""
+    lr: float = 1e-3
+    """Adam learning rate"""
+    reference_stops: bool = True
+    """also imitate stop at the final text of each solved episode (the reference), which no step shows"""
+    encoder: Encoder = "none"
+    """the sequence encoder along the text (none: the alignment features carry the context)"""
+    dim: int = 32
+    """network width"""
+    layers: int = 1
+    """encoder layers"""
+    heads: int = 4
+    """attention heads of the transformer encoder"""
+    device: str = "cpu"
+    """torch device (cpu, cuda)"""
+
+    def __post_init__(self) -> None:
+        check_fields(self, positive=("steps", "batch_size", "lr", "dim", "layers", "heads"), non_negative=("seed",))
+        if self.encoder == "transformer" and self.dim % self.heads:
+            raise ValueError(f"dim={self.dim} must be a multiple of heads={self.heads} for the transformer encoder")
+
+
+class Agent(NetworkAgent):
+    """The cloned policy as a greedy policy (``agent(env, obs, info) -> action``)."""
+
+    NAME, ARGS = NAME, Args
+
+
+def open_dataset(dataset_id: str, env_kwargs: dict) -> tuple[minari.MinariDataset, gym.Env, dict]:
+    """The dataset, the environment to act in and its kwargs (the dataset's, updated by
+    ``env_kwargs``); ValueError (one line) when it cannot serve."""
+    try:
+        dataset = minari.load_dataset(dataset_id)
+    except FileNotFoundError:
+        raise ValueError(f"no Minari dataset {dataset_id!r} in {minari.storage.get_dataset_path()} "
+                         "(write one with: textedit collect --dataset-id ID)") from None
+    except ValueError as err:
+        raise ValueError(f"cannot load the Minari dataset {dataset_id!r}: {' '.join(str(err).split())}") from None
+    if dataset.env_spec is None or dataset.env_spec.id != "TextEdit-v0":
+        raise ValueError(f"Minari dataset {dataset_id!r} does not name TextEdit-v0 as its environment")
+    kwargs = {**dataset.env_spec.kwargs, **env_kwargs}
+    env = make_env(kwargs)
+    if env.observation_space != dataset.observation_space:
+        raise ValueError(f"env kwargs {env_kwargs} change the observation space of dataset {dataset_id!r}")
+    return dataset, env, kwargs
+
+
+def validate(args: Args, env_kwargs: dict) -> None:
+    """Checked by ``textedit train`` before work starts: the dataset exists and fits the env kwargs."""
+    open_dataset(args.dataset, env_kwargs)
+
+
+def load_demonstrations(dataset_id: str, env_kwargs: dict, reference_stops: bool = True
+                        ) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
+    """The observations and actions of every valid step of a Minari dataset (with ``reference_stops``,
+    also stop at the end of each solved episode), and the env kwargs to act in (the dataset's,
+    updated by ``env_kwargs``); ValueError (one line) when it cannot serve."""
+    dataset, env, kwargs = open_dataset(dataset_id, env_kwargs)
+    stop = env.unwrapped.encode_action("stop")
+    observations: dict[str, list[np.ndarray]] = {key: [] for key in OBSERVATION_KEYS}
+    actions = []
+    for episode in dataset.iterate_episodes():
+        valid = ~np.asarray(episode.infos["invalid_action"][1:], bool)  # infos[0] is the reset's
+        take = np.append(valid, reference_stops and bool(episode.infos["solved"][-1]))  # T steps + the final text
+        for key in OBSERVATION_KEYS:
+            observations[key].append(episode.observations[key][take])
+        actions.append(np.append(episode.actions, stop)[take])
+    if not sum(map(len, actions)):
+        raise ValueError(f"Minari dataset {dataset_id!r} holds no valid action to imitate")
+    return {k: np.concatenate(v) for k, v in observations.items()}, np.concatenate(actions), kwargs
+
+
+def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True,
+          checkpoints: Checkpoints | None = None) -> Agent:
+    observations, actions, env_kwargs = load_demonstrations(args.dataset, env_kwargs, args.reference_stops)
+    torch.manual_seed(args.seed)
+    rng, device = np.random.default_rng(args.seed), torch.device(args.device)
+    network = build_network(make_env(env_kwargs).observation_space, args).to(device)
+    optimizer = torch.optim.Adam(network.parameters(), lr=args.lr)
+    config = {"algo": NAME, "args": asdict(args), "env_kwargs": env_kwargs, "demonstrated_steps": len(actions)}
+    with RunLogger(Path(out_dir), args.steps, config, progress) as logger:
+        for step in range(1, args.steps + 1):
+            batch = rng.integers(len(actions), size=args.batch_size)
+            obs = to_tensors({k: v[batch] for k, v in observations.items()}, device)
+            loss, accuracy = clone_step(network, optimizer, obs, torch.as_tensor(actions[batch], device=device))
+            if step % 100 == 0 or step == args.steps:
+                logger.scalars(step, {"train/loss": loss, "train/accuracy": accuracy})
+            if checkpoints is not None:
+                checkpoints.reached(step, lambda: Agent(network, args, env_kwargs))
+                network.train()
+            logger.advance(1)
+    agent = Agent(network, args, env_kwargs)
+    agent.save(Path(out_dir))
+    return agent
+
+
+def clone_step(network: EditNetwork, optimizer: torch.optim.Optimizer, obs: dict[str, torch.Tensor],
+               actions: torch.Tensor) -> tuple[float, float]:
+    """One gradient step of the masked cross-entropy; returns the loss and the share of the batch's
+    actions that are the network's greedy choice."""
+    features = network.features(obs)
+    logits = network.scores(features).masked_fill(~features["mask"], -torch.inf)
+    loss = F.cross_entropy(logits, actions)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item(), (logits.argmax(1) == actions).float().mean().item()
