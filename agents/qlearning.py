@@ -47,7 +47,7 @@ from agents.runs import Durability, resume_or_start
 from textedit_env.actions import SLOT_FIRST
 
 State = tuple
-Edit = tuple
+EditKey = tuple
 NAME = "qlearning"
 CHECKPOINT = "qtable.json"
 RESUMABLE = True
@@ -97,18 +97,18 @@ class QTable:
     """Q-values by state and edit; an unseen pair is worth 0."""
 
     def __init__(self) -> None:
-        self.q: dict[State, dict[Edit, float]] = {}
+        self.q: dict[State, dict[EditKey, float]] = {}
 
-    def value(self, state: State, edit: Edit) -> float:
+    def value(self, state: State, edit: EditKey) -> float:
         return self.q.get(state, {}).get(edit, 0.0)
 
-    def best(self, state: State, edits: list[Edit], rng: np.random.Generator | None = None) -> int:
+    def best(self, state: State, edits: list[EditKey], rng: np.random.Generator | None = None) -> int:
         """Index of the highest-valued edit; ties go to a random one with ``rng``, else to the first."""
         values = np.array([self.value(state, e) for e in edits])
         best = np.flatnonzero(values == values.max())
         return int(rng.choice(best)) if rng is not None else int(best[0])
 
-    def update(self, state: State, edit: Edit, reward: float, next_state: State, next_edits: list[Edit],
+    def update(self, state: State, edit: EditKey, reward: float, next_state: State, next_edits: list[EditKey],
                terminated: bool, alpha: float, gamma: float) -> float:
         """One Q-learning update; ``next_edits`` are the valid edits of ``next_state``. Returns the TD error."""
         bootstrap = 0.0 if terminated else max(self.value(next_state, e) for e in next_edits)
@@ -132,10 +132,10 @@ class QTable:
 
 
 # A key function: (env, observation, info) -> (state key, valid action ids, their action keys).
-Keys = Callable[[gym.Env, dict, dict], tuple[State, np.ndarray, list[Edit]]]
+Keys = Callable[[gym.Env, dict, dict], tuple[State, np.ndarray, list[EditKey]]]
 
 
-def exact_keys(env: gym.Env, obs: dict, info: dict) -> tuple[State, np.ndarray, list[Edit]]:
+def exact_keys(env: gym.Env, obs: dict, info: dict) -> tuple[State, np.ndarray, list[EditKey]]:
     """The ``(text, reference)`` pair, and each valid action's ``(op, position, word)``."""
     base = env.unwrapped
     actions = np.flatnonzero(base.action_masks())
@@ -148,7 +148,7 @@ def alignment_features(max_length: int, num_candidates: int) -> AlignmentFeature
     return AlignmentFeatures(max_length, num_candidates)
 
 
-def alignment_keys(env: gym.Env, obs: dict, info: dict) -> tuple[State, np.ndarray, list[Edit]]:
+def alignment_keys(env: gym.Env, obs: dict, info: dict) -> tuple[State, np.ndarray, list[EditKey]]:
     """Keys that many sentences share, from the observation's alignment features (see the module docstring)."""
     base = env.unwrapped
     batch = {k: torch.as_tensor(np.asarray(obs[k])[None]) for k in OBSERVATION_KEYS}
@@ -160,7 +160,7 @@ def alignment_keys(env: gym.Env, obs: dict, info: dict) -> tuple[State, np.ndarr
     insert, replace = f["insert"][0].numpy(), f["replace"][0].numpy()
     actions = np.flatnonzero(f["mask"][0].numpy())
     insert0, replace0, K = base.codec.op_ranges["insert"][0], base.codec.op_ranges["replace"][0], base.codec.K
-    keys: list[Edit] = []
+    keys: list[EditKey] = []
     for a in actions.tolist():
         if a == 0:
             keys.append(("stop",))

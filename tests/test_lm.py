@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from textedit_env.lm import BOS, EOS, UNK, FluencyScorer, NGramLM
+from textedit_env.lm import BOS, EOS, UNK, FluencyScorer, NGramLM, language_model
 from textedit_env.metrics.base import Edit
 
 TOY = [["a", "b", "a"], ["b", "a"]]
@@ -276,3 +276,13 @@ def test_fitted_model_pickles_with_its_caches_rebuilt():
     copy = pickle.loads(pickle.dumps(lm))
     assert copy.prob("b", ["a"]) == lm.prob("b", ["a"])
     assert copy.fluency(["a", "c"]) == lm.fluency(["a", "c"])
+
+
+def test_language_model_is_given_loaded_or_fit_only_when_needed(tmp_path):
+    corpus = [["the", "cat"], ["a", "dog"]]
+    assert language_model(None, 2, needed=False, training=lambda: pytest.fail("not needed")) is None
+    fitted = language_model(None, 2, needed=True, training=lambda: corpus)
+    assert fitted.order == 2 and fitted.perplexity(corpus) == NGramLM(order=2).fit(corpus).perplexity(corpus)
+    assert language_model(fitted, 3, needed=True, training=lambda: pytest.fail("given")) is fitted
+    fitted.save(tmp_path / "lm.json")
+    assert language_model(tmp_path / "lm.json", 3, needed=False, training=list).vocabulary == fitted.vocabulary

@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from textedit_env.tasks import PRESETS, DatasetError, in_split, read_dataset
+from textedit_env.tasks import PRESETS, DatasetError, build_task_set, get_preset, in_split, read_dataset
 from textedit_env.tasks.generator import SentenceGenerator
 from textedit_env.tasks.noise import UniformSampler, corrupt
 
@@ -111,3 +111,19 @@ def test_bad_data_files_name_file_and_line(tmp_path, name, content, message):
 def test_missing_dataset_file(tmp_path):
     with pytest.raises(DatasetError, match="not found"):
         gym.make("TextEdit-v0", dataset=tmp_path / "nope.jsonl")
+
+
+def test_build_task_set_is_the_environments_task_set():
+    env = gym.make("TextEdit-v0", preset="tiny", num_tasks=5, task_seed=3, split="all")
+    built = build_task_set(get_preset("tiny"), None, "all", "word", num_tasks=5, task_seed=3)
+    assert [t.reference for t in built.tasks] == [t.reference for t in env.unwrapped.task_set.tasks]
+    english = build_task_set(get_preset("english"), None, "test", "word")
+    assert english.tasks and all(in_split(t.reference, "test") for t in english.tasks)
+    with pytest.raises(ValueError, match="apply to the generator"):
+        build_task_set(get_preset("english"), None, "train", "word", num_tasks=3)
+
+
+def test_generator_counts_the_sentences_it_can_spell():
+    generator = SentenceGenerator(**{"vocab_size": 8, "min_words": 3, "max_words": 4})
+    spelled = {tuple(generator.sample(np.random.default_rng(seed))) for seed in range(2000)}
+    assert len(spelled) == generator.max_sentences() == 12

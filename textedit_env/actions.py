@@ -10,7 +10,10 @@ out as::
 
 so ``n = 1 + L + (L+1)*K + L*K``. The word of an insert or replace is one of the episode's
 *candidates* (the reference's distinct units plus distractors), never the whole vocabulary:
-the action space stays the same size however large the corpus is.
+the action space stays the same size however large the corpus is. It is capped at
+``MAX_ACTIONS`` ids: a larger space (a 200,000-word reference with as many distinct words, or
+``max_length=10**6``) is refused at construction, before masks and reward tables of that size
+are ever built.
 """
 
 from __future__ import annotations
@@ -21,10 +24,19 @@ OPS = ("insert", "delete", "replace", "stop")
 # Codes of the ``text_slots`` / ``reference_slots`` observations: 0 pads, 1 is a unit that is no
 # candidate, 2 + k is candidate k.
 SLOT_OTHER, SLOT_FIRST = 1, 2
+# The most action ids an environment may have: a mask is a byte and a reward table 8 bytes per id.
+MAX_ACTIONS = 10_000_000
 
 
 class ActionCodec:
     def __init__(self, max_length: int, num_candidates: int):
+        n = 1 + max_length + (2 * max_length + 1) * num_candidates
+        if n > MAX_ACTIONS:
+            raise ValueError(
+                f"the action space would have {n:,} actions (max_length={max_length}, num_candidates="
+                f"{num_candidates}), more than MAX_ACTIONS={MAX_ACTIONS:,}; use shorter texts with fewer distinct "
+                "units, a smaller max_length or fewer num_distractors"
+            )
         self.L, self.K = max_length, num_candidates
         self._insert0 = 1 + max_length
         self._replace0 = self._insert0 + (max_length + 1) * num_candidates

@@ -11,27 +11,18 @@ import numpy as np
 from gymnasium import spaces
 
 from textedit_env.actions import OPS, SLOT_FIRST, SLOT_OTHER, ActionCodec
-from textedit_env.lm import NGramLM
-from textedit_env.metrics import parse_reward, scorer_builder
+from textedit_env.lm import NGramLM, language_model
+from textedit_env.metrics import ENGINES, parse_reward, scorer_builder
 from textedit_env.metrics.base import Edit, Scorer, join_units
+from textedit_env.observation import ObservationBuffer
 from textedit_env.render import FrameRenderer, render_text
-from textedit_env.tasks import (
-    FixedTaskSet,
-    GeneratedTaskSet,
-    SentenceGenerator,
-    Task,
-    TaskSet,
-    check_split,
-    generated_tasks,
-    get_preset,
-    read_dataset,
-)
+from textedit_env.tasks import Task, build_task_set, check_split, get_preset
+from textedit_env.tasks.checks import check_bool, check_choice, check_int, check_penalty, check_range
 from textedit_env.tasks.noise import NOISE_MODELS, LanguageModelSampler, UniformSampler, corrupt
 from textedit_env.units import check_unit_kind, check_word, split_units, unique_in_order
 from textedit_env.vocab import Vocabulary
 
 OBSERVATION_MODES = ("ids", "text")
-REWARD_ENGINES = ("incremental", "library")
 
 
 class TextEditEnv(gym.Env):
@@ -119,21 +110,22 @@ class TextEditEnv(gym.Env):
 
     Terminated when the text equals the reference (``info["solved"]``) or on stop. Truncated
     by ``TimeLimit`` at ``max_episode_steps`` (50 by default for ``TextEdit-v0``; pass
-    ``max_episode_steps=`` to ``gym.make`` to change it).
+    ``max_episode_steps=`` to ``gym.make`` to change it). A step after termination (or before
+    the first reset) raises ``RuntimeError``: call ``reset()`` first.
 
     ## Info
 
-    ``text`` and ``reference`` (strings), ``score`` (current metric value, 0-1), ``solved``;
-    after a step also ``invalid_action``.
+    The same keys after ``reset`` and ``step``: ``text`` and ``reference`` (``str``), ``score`` (current
+    metric value, 0-1, ``np.float64``), ``solved`` and ``invalid_action`` (``np.bool_``; False after reset).
 
     ## Arguments
 
     | Argument           | Default         | Meaning                                                                 |
     |--------------------|-----------------|-------------------------------------------------------------------------|
     | `preset`           | `"easy"`        | task defaults: `tiny`, `easy`, `medium`, `hard` (generator), `english`, `english-long` |
-    | `dataset`          | `None`          | `"english"`, `"english-long"` (bundled), a `.jsonl` / `.tsv` / text file path, or an iterable of `(source, reference)` pairs or reference strings; `None`: the preset's |
+    | `dataset`          | `None`          | `"english"`, `"english-long"` (bundled), a `.jsonl` / `.tsv` / text file path, a mapping `{source: reference}`, or an iterable of `(source, reference)` pairs or reference strings; `None`: the preset's |
     | `split`            | `"train"`       | `"train"`, `"test"` (disjoint references) or `"all"`                    |
-    | `reward`           | `"bleu"`        | metric name or `{name: weight}` (see Rewards)                           |
+    | `reward`           | `"bleu"`        | metric name or `{name: weight}`, weights >= 0 with a finite sum (see Rewards) |
     | `unit`             | `"word"`        | `"word"` or `"char"`                                                    |
     | `tokenize`         | `None`          | sacrebleu BLEU tokenizer; `None`: `"13a"` for words, `"char"` for characters |
     | `use_stemmer`      | `False`         | Porter stemmer for ROUGE                                                |
@@ -141,9 +133,9 @@ class TextEditEnv(gym.Env):
     | `corruptions`      | preset's        | corruptions per source: an int or an inclusive `(low, high)` range      |
     | `vocab_size`       | preset's        | generator: number of distinct words                                     |
     | `sentence_length`  | preset's        | generator: inclusive `(min, max)` words per reference                   |
-    | `num_tasks`        | `None`          | generator: a fixed set of this many references instead of an endless stream |
+    | `num_tasks`        | `None`          | generator: a fixed set of this many distinct references instead of an endless stream (an error if the settings make fewer) |
     | `task_seed`        | `0`             | seed of `num_tasks` sets and of the language model's training sentences |
-    | `max_length`       | from the tasks  | L: longest text; default: longest task + most corruptions + 2           |
+    | `max_length`       | from the tasks  | L: longest text; default: longest task + most corruptions + 2; `n` may not exceed `MAX_ACTIONS` (10,000,000) |
     | `num_distractors`  | preset's        | distractor candidates per episode; K = most distinct reference units + this |
     | `step_penalty`     | `0.0`           | subtracted from every reward                                            |
     | `invalid_penalty`  | `0.0`           | subtracted from the reward of an invalid action                         |
@@ -161,7 +153,9 @@ class TextEditEnv(gym.Env):
 
     ## Version History
 
-    * v0: initial release.
+    * v0: initial release. Later releases of v0 refuse invalid input that earlier ones accepted
+      (wrong types, negative reward weights, sizes beyond the limits, a step after termination);
+      the meaning of every valid input is unchanged.
 
     ## Example
 
@@ -172,7 +166,7 @@ class TextEditEnv(gym.Env):
     >>> action = env.unwrapped.encode_action("insert", 3, "a")
     >>> obs, reward, terminated, truncated, info = env.step(action)
     >>> info["text"], terminated, info["solved"]
-    ('the cat sees a dog', True, True)
+    ('the cat sees a dog', True, np.True_)
     >>> round(reward, 4)
     0.5024
     """
@@ -204,32 +198,43 @@ class TextEditEnv(gym.Env):
         lm: NGramLM | str | Path | None = None,
         lm_order: int = 3,
     ):
+        # The cheap checks first, so that a bad argument fails before any data is read.
         settings = get_preset(preset)
         self.unit = check_unit_kind(unit)
         self.split = check_split(split)
         self.weights = parse_reward(reward, extra_names=("fluency",))
+        if tokenize is not None and not isinstance(tokenize, str):
+            raise ValueError(f"tokenize must be a sacrebleu tokenizer name or None, got {tokenize!r}")
         self.tokenize = tokenize if tokenize is not None else ("13a" if unit == "word" else "char")
-        self.use_stemmer = bool(use_stemmer)
-        self.noise = _choice("noise", noise, NOISE_MODELS)
-        self.corruptions = _range("corruptions", settings.corruptions if corruptions is None else corruptions)
-        self.step_penalty = _penalty("step_penalty", step_penalty)
-        self.invalid_penalty = _penalty("invalid_penalty", invalid_penalty)
-        self.observation_mode = _choice("observation_mode", observation_mode, OBSERVATION_MODES)
-        self.reward_engine = _choice("reward_engine", reward_engine, REWARD_ENGINES)
+        self.use_stemmer = check_bool("use_stemmer", use_stemmer)
+        self.noise = check_choice("noise", noise, NOISE_MODELS)
+        self.corruptions = check_range("corruptions", settings.corruptions if corruptions is None else corruptions)
+        self.step_penalty = check_penalty("step_penalty", step_penalty)
+        self.invalid_penalty = check_penalty("invalid_penalty", invalid_penalty)
+        if not math.isfinite(sum(self.weights.values()) + self.step_penalty + self.invalid_penalty):
+            raise ValueError("reward weights, step_penalty and invalid_penalty must have a finite sum")
+        self.observation_mode = check_choice("observation_mode", observation_mode, OBSERVATION_MODES)
+        self.reward_engine = check_choice("reward_engine", reward_engine, ENGINES)
         if render_mode is not None:
-            _choice("render_mode", render_mode, tuple(self.metadata["render_modes"]))
+            check_choice("render_mode", render_mode, tuple(self.metadata["render_modes"]))
         self.render_mode = render_mode
+        task_seed = check_int("task_seed", task_seed, minimum=0)
+        if max_length is not None:
+            check_int("max_length", max_length)
+        distractors = settings.num_distractors if num_distractors is None else num_distractors
+        self.num_distractors = check_int("num_distractors", distractors, minimum=0)
 
-        self.task_set = self._task_set(settings, dataset, vocab_size, sentence_length, num_tasks, task_seed)
+        self.task_set = build_task_set(
+            settings, dataset, self.split, self.unit, vocab_size, sentence_length, num_tasks, task_seed
+        )
         self.vocabulary = Vocabulary(self.task_set.vocabulary)
         most_added = self.corruptions[1] if self.noise != "empty" else 0
         self.max_length = self._max_length(max_length, self.task_set.max_units + most_added + 2)
-        distractors = settings.num_distractors if num_distractors is None else num_distractors
-        self.num_distractors = _size("num_distractors", distractors, minimum=0)
         self.num_candidates = self.task_set.max_unique + self.num_distractors
         self.codec = ActionCodec(self.max_length, self.num_candidates)
 
-        self.lm = self._language_model(lm, lm_order, task_seed)
+        needs_lm = self.noise == "lm" or "fluency" in self.weights
+        self.lm = language_model(lm, lm_order, needs_lm, self.task_set.training_references)
         self._sampler = LanguageModelSampler(self.lm) if noise == "lm" else UniformSampler(self.task_set.vocabulary)
         self._new_scorer = scorer_builder(
             self.weights, unit=self.unit, tokenize=self.tokenize, use_stemmer=self.use_stemmer,
@@ -237,60 +242,20 @@ class TextEditEnv(gym.Env):
         )
         self.action_space = spaces.Discrete(self.codec.n)
         self.observation_space = self._observation_space()
-        self._fields = self._observation_fields()
+        self._arrays = ObservationBuffer(self.max_length, self.num_candidates)
         # Four lines (reference, text, marked edits, status); marks can double a line's length.
         longest_line = 11 + 2 * self.max_length * (self._longest_unit() + 3)
         self._frames = FrameRenderer(columns=100, rows=4 * -(-longest_line // 100))
         self._last: tuple[int, float, bool] | None = None  # (action, reward, valid) of the last step
+        self._ended = True  # no episode yet, or it terminated: step() needs a reset() first
 
     # ----------------------------------------------------------------- construction
-    def _task_set(self, settings, dataset, vocab_size, sentence_length, num_tasks, task_seed) -> TaskSet:
-        dataset = settings.dataset if dataset is None else dataset
-        if dataset is not None:
-            if num_tasks is not None or vocab_size is not None or sentence_length is not None:
-                raise ValueError("num_tasks, vocab_size and sentence_length apply to the generator, not to a dataset")
-            tasks, name = read_dataset(dataset, self.unit)
-            return FixedTaskSet(tasks, self.split, name)
-        if self.unit != "word":
-            raise ValueError("the sentence generator makes words; pass a dataset to edit characters (unit='char')")
-        low, high = _range("sentence_length", settings.sentence_length if sentence_length is None else sentence_length)
-        generator = SentenceGenerator(
-            _size("vocab_size", settings.vocab_size if vocab_size is None else vocab_size), low, high, settings.punctuation
-        )
-        if num_tasks is None:
-            return GeneratedTaskSet(generator, self.split, task_seed)
-        tasks = generated_tasks(generator, _size("num_tasks", num_tasks), task_seed)
-        return FixedTaskSet(tasks, self.split, f"the generated set of num_tasks={num_tasks}")
-
     def _max_length(self, requested: int | None, needed: int) -> int:
         if requested is None:
             return needed
-        _size("max_length", requested)
         if requested < self.task_set.max_units:
             raise ValueError(f"max_length={requested} is shorter than the longest task ({self.task_set.max_units} units)")
         return requested
-
-    def _language_model(self, lm, order: int, task_seed: int) -> NGramLM | None:
-        if isinstance(lm, (str, Path)):
-            return NGramLM.load(lm)
-        if lm is not None:
-            if not isinstance(lm, NGramLM):
-                raise TypeError(f"lm must be an NGramLM or a path to a saved one, got {type(lm).__name__}")
-            return lm
-        if self.noise == "lm" or "fluency" in self.weights:
-            return NGramLM(order=order).fit(self.task_set.training_references())
-        return None
-
-    def _observation_fields(self) -> dict[str, slice]:
-        """Where each array of the "ids" observation lies in the one buffer that holds them all."""
-        fields, offset = {}, 0
-        # The text's two arrays side by side: a step shifts both with one slice of a 2-row view.
-        sizes = {"text": self.max_length, "text_slots": self.max_length, "reference": self.max_length}
-        sizes.update(reference_slots=self.max_length, candidates=self.num_candidates, lengths=2)
-        for name, size in sizes.items():
-            fields[name] = slice(offset, offset + size)
-            offset += size
-        return fields
 
     def _longest_unit(self) -> int:
         return max(map(len, self.vocabulary.itos))
@@ -340,11 +305,13 @@ class TextEditEnv(gym.Env):
 
     # ----------------------------------------------------------------- episode
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        if options is not None and not isinstance(options, Mapping):
+            raise ValueError(f"reset options must be a dict or None, got {options!r}")
         super().reset(seed=seed)
         task = self._task_from_options(options) if options else self.task_set.draw(self.np_random)
         source = list(task.source) if task.source is not None else self._make_source(task.reference)
         self._start(source, list(task.reference))
-        self._last = None
+        self._last, self._ended = None, False
         return self._observation(), self._info()
 
     def _task_from_options(self, options: dict) -> Task:
@@ -382,37 +349,13 @@ class TextEditEnv(gym.Env):
         self._scorer = self._new_scorer(reference)
         self._scorer.set_hypothesis(source)
         L, K = self.max_length, self.num_candidates
-        # One buffer holds every array of the "ids" observation: a step edits the text's arrays
-        # in place, and an observation is one copy of the buffer, cut into views.
-        self._buffer = np.zeros(self._fields["lengths"].stop, dtype=np.int64)
-        self._bind_views()
-        self._view("reference")[:] = self.vocabulary.encode(reference, L)
-        self._cand_ids[:] = self.vocabulary.encode(self._candidates, K)
-        self._view("reference_slots")[:] = self._slots(reference)
-        self._text_ids[:] = self.vocabulary.encode(source, L)
-        self._text_slots[:] = self._slots(source)
-        self._lengths[:] = len(source), len(reference)
+        encode = self.vocabulary.encode
+        self._arrays.start({
+            "text": encode(source, L), "text_slots": self._slots(source), "reference": encode(reference, L),
+            "reference_slots": self._slots(reference), "candidates": encode(self._candidates, K),
+            "lengths": (len(source), len(reference)),
+        })
         self._reference_text = join_units(reference, self.unit)
-
-    def _view(self, name: str) -> np.ndarray:
-        return self._buffer[self._fields[name]]
-
-    def _bind_views(self) -> None:
-        """The views of the buffer that steps edit."""
-        self._text_ids, self._text_slots = self._view("text"), self._view("text_slots")
-        self._text_rows = self._buffer[: 2 * self.max_length].reshape(2, self.max_length)
-        self._cand_ids, self._lengths = self._view("candidates"), self._view("lengths")
-
-    # Pickling and deep copies copy each array on its own: the views are rebuilt on the copy.
-    _VIEWS = ("_text_ids", "_text_slots", "_text_rows", "_cand_ids", "_lengths")
-
-    def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k not in self._VIEWS}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        if "_buffer" in state:
-            self._bind_views()
 
     def _draw_candidates(self, source: list[str], reference: list[str]) -> list[str]:
         """The reference's distinct units plus distractors, shuffled by the episode's generator."""
@@ -435,6 +378,8 @@ class TextEditEnv(gym.Env):
         return [words[i] for i in self.np_random.permutation(len(words)).tolist()]
 
     def step(self, action):
+        if self._ended:
+            raise RuntimeError("step() after the episode terminated (or before the first reset): call reset() first")
         action = self._check_action(action)
         op, position, slot = self.codec.decode(action)
         length = len(self._units)
@@ -448,38 +393,27 @@ class TextEditEnv(gym.Env):
             before = self._scorer.score
             reward += self._scorer.apply(edit) - before
             edit.apply(self._units)
-            self._edit_arrays(op, position, length, slot)
-            self._lengths[0] = len(self._units)
+            self._arrays.edit(op, position, length, slot)
         self._last = (action, reward, valid)
-        info = self._info()
-        info["invalid_action"] = not valid
-        terminated = op == "stop" or (valid and info["solved"])
+        info = self._info(invalid_action=not valid)
+        terminated = op == "stop" or (valid and bool(info["solved"]))
+        self._ended = terminated
         if self.render_mode == "human":
             self.render()
         return self._observation(), float(reward), terminated, False, info
 
-    def _edit_arrays(self, op: str, position: int, length: int, slot: int | None) -> None:
-        """Mirror an edit in the text's id and slot arrays, shifting their tails in place."""
-        rows = self._text_rows
-        if op == "insert":
-            rows[:, position + 1 : length + 1] = rows[:, position:length]  # numpy copes with the overlap
-        elif op == "delete":
-            rows[:, position : length - 1] = rows[:, position + 1 : length]
-            rows[:, length - 1] = 0
-        if op != "delete":
-            self._text_ids[position] = self._cand_ids[slot]
-            self._text_slots[position] = SLOT_FIRST + slot
-
     def _check_action(self, action) -> int:
         if isinstance(action, (int, np.integer)) and not isinstance(action, bool) and 0 <= action < self.codec.n:
             return int(action)  # the common case, without numpy conversions
-        try:
-            value = int(np.asarray(action).item())
-        except (TypeError, ValueError):
-            raise ValueError(f"action {action!r} is not an integer action id of {self.action_space}") from None
-        if np.asarray(action).item() != value or not 0 <= value < self.codec.n:
+        # Integral values of any numeric type (2.0, np.array(3)) are accepted; strings, bools,
+        # non-integral and non-finite numbers are not.
+        array = np.asarray(action)
+        item = array.item() if array.size == 1 and array.dtype.kind in "iuf" else None
+        if item is None or (isinstance(item, float) and not item.is_integer()):
+            raise ValueError(f"action {action!r} must be an integer action id in 0..{self.codec.n - 1}")
+        if not 0 <= item < self.codec.n:
             raise ValueError(f"action {action!r} is outside the action space {self.action_space}")
-        return value
+        return int(item)
 
     # ----------------------------------------------------------------- observation
     def _slots(self, units: list[str]) -> np.ndarray:
@@ -490,15 +424,17 @@ class TextEditEnv(gym.Env):
     def _observation(self):
         if self.observation_mode == "text":
             return {"text": join_units(self._units, self.unit), "reference": self._reference_text}
-        buffer = self._buffer.copy()
-        return {name: buffer[where] for name, where in self._fields.items()}
+        return self._arrays.observation()
 
-    def _info(self) -> dict:
+    def _info(self, invalid_action: bool = False) -> dict:
+        # The same keys and types after reset and step (Minari's DataCollector(record_infos=True) requires it);
+        # numpy scalars, not Python numbers, because TorchRL's info reader reads their ``dtype``.
         return {
             "text": join_units(self._units, self.unit),
             "reference": self._reference_text,
-            "score": self._scorer.score,
-            "solved": self._units == self._reference,
+            "score": np.float64(self._scorer.score),
+            "solved": np.bool_(self._units == self._reference),
+            "invalid_action": np.bool_(invalid_action),
         }
 
     # ----------------------------------------------------------------- actions
@@ -527,7 +463,7 @@ class TextEditEnv(gym.Env):
 
     def action_masks(self) -> np.ndarray:
         """Boolean mask of the actions that change the text (and stop)."""
-        return self.codec.mask(len(self._units), len(self._candidates), self._text_slots - SLOT_FIRST)
+        return self.codec.mask(len(self._units), len(self._candidates), self._arrays.text_slots - SLOT_FIRST)
 
     def action_rewards(self) -> np.ndarray:
         """The reward each action would give in this state, without changing it."""
@@ -558,35 +494,3 @@ class TextEditEnv(gym.Env):
         edit = op if op == "stop" else f"{op} {position}" + ("" if word is None else f" {word!r}")
         return f"{edit}  reward {reward:+.4f}" + ("" if valid else "  (invalid)")
 
-
-def _choice(name: str, value, allowed: tuple) -> Any:
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not supported; expected one of {allowed}")
-    return value
-
-
-def _size(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _range(name: str, value) -> tuple[int, int]:
-    """An int n (meaning n..n) or an inclusive (low, high) pair of positive integers."""
-    low, high = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else _pair(name, value)
-    _size(name, low)
-    if high < low:
-        raise ValueError(f"{name} range {value!r} has high < low")
-    return int(low), _size(name, high)
-
-
-def _pair(name: str, value) -> tuple:
-    if not (isinstance(value, (tuple, list)) and len(value) == 2):
-        raise ValueError(f"{name} must be an integer or a (low, high) pair, got {value!r}")
-    return tuple(value)
-
-
-def _penalty(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)

@@ -26,7 +26,8 @@ import json
 import math
 import os
 from collections import Counter, defaultdict
-from typing import Iterable, Sequence
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -37,7 +38,9 @@ SMOOTHINGS = ("kneser-ney", "add-k", "mle")
 _FORMAT = "textedit-env/ngram-lm"
 _FORMAT_VERSION = 1
 _LOGPROB_CACHE_SIZE = 1 << 18
-_DISTRIBUTION_CACHE_SIZE = 1 << 10
+# The distribution cache holds one float64 array of the vocabulary's size per context: its
+# entry count is set so that a full cache stays within this many bytes, whatever the vocabulary.
+DISTRIBUTION_CACHE_BYTES = 64 << 20
 
 Context = tuple[str, ...]
 
@@ -106,15 +109,25 @@ class NGramLM:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> NGramLM:
-        """Read a model written by :meth:`save`."""
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        if data.get("format") != _FORMAT or data.get("version") != _FORMAT_VERSION:
-            raise ValueError(
-                f"{os.fspath(path)!r} is not a version-{_FORMAT_VERSION} {_FORMAT} file"
-            )
-        model = cls(data["order"], data["smoothing"], data["discount"], data["k"])
-        model._set_counts({tuple(gram): count for gram, count in data["ngrams"]})
+        """Read a model written by :meth:`save`; ``ValueError`` naming the file if it is not one."""
+        name = os.fspath(path)
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        except OSError as err:
+            raise ValueError(f"cannot read the language model file {name!r}: {err.strerror or err}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"the language model file {name!r} is not valid JSON ({err})") from None
+        if not isinstance(data, dict) or data.get("format") != _FORMAT or data.get("version") != _FORMAT_VERSION:
+            raise ValueError(f"{name!r} is not a version-{_FORMAT_VERSION} {_FORMAT} file")
+        missing = [key for key in ("order", "smoothing", "discount", "k", "ngrams") if key not in data]
+        if missing:
+            raise ValueError(f"the language model file {name!r} lacks the field(s) {missing}")
+        try:
+            model = cls(data["order"], data["smoothing"], data["discount"], data["k"])
+            model._set_counts(_ngram_counts(data["ngrams"], model.order))
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"the language model file {name!r} is malformed: {err}") from None
         return model
 
     def _set_counts(self, ngrams: dict[tuple[str, ...], int]) -> None:
@@ -148,9 +161,8 @@ class NGramLM:
     def _new_caches(self) -> None:
         # Fresh caches: a refit must not serve probabilities of the old counts.
         self._logprob_cached = functools.lru_cache(maxsize=_LOGPROB_CACHE_SIZE)(self._logprob)
-        self._distribution = functools.lru_cache(maxsize=_DISTRIBUTION_CACHE_SIZE)(
-            self._distribution_uncached
-        )
+        entries = max(1, DISTRIBUTION_CACHE_BYTES // (8 * max(len(self._vocab), 1)))
+        self._distribution = functools.lru_cache(maxsize=entries)(self._distribution_uncached)
 
     # Caches wrap bound methods, which do not pickle: drop them and build them anew, so that
     # environments holding a model can be pickled (vector environments, checkpoints, deepcopy).
@@ -275,6 +287,35 @@ class NGramLM:
 
     def _distribution_uncached(self, context: Context) -> np.ndarray:
         return np.array([self._prob(context, w) for w in self._vocab])
+
+
+def _ngram_counts(rows, order: int) -> dict[tuple[str, ...], int]:
+    """The ``ngrams`` field of a saved model: ``[[words...], count]`` rows of ``order`` words."""
+    if not isinstance(rows, list):
+        raise ValueError(f"'ngrams' must be a list, got {type(rows).__name__}")
+    counts = {}
+    for i, row in enumerate(rows):
+        ok = isinstance(row, list) and len(row) == 2 and isinstance(row[0], list) and len(row[0]) == order
+        if not (ok and all(isinstance(w, str) for w in row[0]) and type(row[1]) is int and row[1] > 0):
+            raise ValueError(f"'ngrams' row {i} is not [[{order} words], positive count]: {row!r}"[:200])
+        counts[tuple(row[0])] = row[1]
+    return counts
+
+
+def language_model(
+    lm: NGramLM | str | os.PathLike | None, order: int, needed: bool, training: Callable[[], Iterable[Sequence[str]]]
+) -> NGramLM | None:
+    """The environment's model: ``lm`` itself, the model saved at path ``lm``, or, when
+    ``needed`` (``noise="lm"`` or a fluency reward), a new one of ``order`` fit on ``training()``."""
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise ValueError(f"lm_order must be an integer >= 1, got {order!r}")
+    if isinstance(lm, (str, Path, os.PathLike)):
+        return NGramLM.load(lm)
+    if lm is not None:
+        if not isinstance(lm, NGramLM):
+            raise ValueError(f"lm must be an NGramLM or a path to a saved one, got {type(lm).__name__}")
+        return lm
+    return NGramLM(order=order).fit(training()) if needed else None
 
 
 class FluencyScorer(Scorer):

@@ -18,7 +18,7 @@ from textedit_env.metrics.base import Edit, EditScores, Scorer, join_units
 from textedit_env.metrics.bleu import BleuScorer, check_tokenizer, sacrebleu_bleu
 from textedit_env.metrics.chrf import ChrfScorer
 from textedit_env.metrics.library import LibraryScorer, library_score
-from textedit_env.metrics.rouge import ROUGE_TYPES, RougeScorer
+from textedit_env.metrics.rouge import ROUGE_TYPES, IncrementalRouge
 from textedit_env.metrics.weighted import WeightedScorer
 from textedit_env.units import check_unit_kind
 
@@ -51,13 +51,18 @@ def parse_reward(reward: Reward, extra_names: Sequence[str] = ()) -> dict[str, f
         raise ValueError(f"reward must be a metric name or a non-empty dict {{name: weight}}, got {reward!r}")
     weights = {}
     for name, weight in reward.items():
+        if not isinstance(name, str):
+            raise ValueError(f"reward metric names must be strings, got {name!r}")
         if name not in valid:
             raise ValueError(f"unknown reward metric {name!r}; valid names are {valid}")
-        if isinstance(weight, bool) or not isinstance(weight, Real) or not math.isfinite(weight):
-            raise ValueError(f"weight of {name!r} must be a finite number, got {weight!r}")
+        # A negative weight would turn a metric into a cost (a score below 0 or above 1).
+        if isinstance(weight, bool) or not isinstance(weight, Real) or not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"reward weight of {name!r} must be a finite number >= 0, got {weight!r}")
         weights[name] = float(weight)
     if not any(weights.values()):
         raise ValueError(f"reward weights are all zero: {reward!r}")
+    if not math.isfinite(sum(weights.values())):
+        raise ValueError(f"reward weights must have a finite sum, got {reward!r}")
     return weights
 
 
@@ -67,7 +72,7 @@ def _incremental(weights: Mapping[str, float], reference_units: Sequence[str], u
         return BleuScorer(reference_units, unit=unit, tokenize=tokenize)
     if "chrf" in weights:
         return ChrfScorer(reference_units, unit=unit)
-    return RougeScorer(dict(weights), reference_units, unit=unit, use_stemmer=use_stemmer)
+    return IncrementalRouge(dict(weights), reference_units, unit=unit, use_stemmer=use_stemmer)
 
 
 @dataclass(frozen=True)

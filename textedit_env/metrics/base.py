@@ -11,11 +11,14 @@ Scores are on a 0-1 scale (sacrebleu's BLEU and chrF divided by 100).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import NamedTuple, Sequence
+from itertools import islice
+from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
 
-OPS = ("insert", "delete", "replace")
+EDIT_OPS = ("insert", "delete", "replace")  # the ops of an Edit; actions add "stop"
+# Edits previewed per batch by the generic edit_scores: memory stays flat however many there are.
+PREVIEW_BATCH = 4096
 
 
 class Edit(NamedTuple):
@@ -39,7 +42,7 @@ class Edit(NamedTuple):
         elif self.op == "replace":
             units[self.position] = self.word
         else:
-            raise ValueError(f"unknown edit op {self.op!r}; expected one of {OPS}")
+            raise ValueError(f"unknown edit op {self.op!r}; expected one of {EDIT_OPS}")
 
 
 def join_units(units: Sequence[str], unit: str) -> str:
@@ -85,10 +88,20 @@ class Scorer(ABC):
 
     def edit_scores(self, words: Sequence[str]) -> EditScores:
         """The score after every delete, and every insert and replace writing one of ``words``;
-        the state is unchanged. Equal to :meth:`preview` of those edits (scorers override it with
-        a batched computation)."""
+        the state is unchanged. Equal to :meth:`preview` of those edits, taken ``PREVIEW_BATCH`` at
+        a time (scorers override it with a batched computation)."""
         n, k = len(self), len(words)
-        edits = [Edit("delete", p) for p in range(n)]
-        edits += [Edit(op, p, w) for op, top in (("insert", n + 1), ("replace", n)) for p in range(top) for w in words]
-        scores = np.array(self.preview(edits), dtype=np.float64)
-        return EditScores(scores[:n], scores[n : n + (n + 1) * k].reshape(n + 1, k), scores[n + (n + 1) * k :].reshape(n, k))
+        scores = np.empty(n + (2 * n + 1) * k, dtype=np.float64)
+        edits = _every_edit(n, words)
+        for start in range(0, len(scores), PREVIEW_BATCH):
+            batch = list(islice(edits, PREVIEW_BATCH))
+            scores[start : start + len(batch)] = self.preview(batch)
+        inserts = n + (n + 1) * k  # the end of the inserts' scores
+        return EditScores(scores[:n], scores[n:inserts].reshape(n + 1, k), scores[inserts:].reshape(n, k))
+
+
+def _every_edit(n: int, words: Sequence[str]) -> Iterator[Edit]:
+    """Every delete, then every insert and every replace writing one of ``words``, of ``n`` units."""
+    yield from (Edit("delete", p) for p in range(n))
+    for op, top in (("insert", n + 1), ("replace", n)):
+        yield from (Edit(op, p, w) for p in range(top) for w in words)

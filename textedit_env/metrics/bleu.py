@@ -11,8 +11,10 @@ tokenizes the same alone as inside the sentence (each word is padded by the spac
 separate it), so tokens are kept per word and cached per word string; such words must not
 contain whitespace. ``intl`` and ``zh`` do not pad the line, so a word's tokens can depend on
 its place (``intl`` keeps ``5.`` whole at the end of a line but splits it before a space),
-and other tokenizers are unknown here: those, and character units (where the joined string
-has no per-unit structure), retokenize the whole text on every edit and diff the tokens.
+and other tokenizers are unknown here. Character units with the ``char`` tokenizer (their
+default) are per unit too: every character is its own token, and whitespace none. The rest
+(character units with another tokenizer, ``intl``, ``zh``...) retokenize the whole text on
+every edit and diff the tokens.
 """
 
 from __future__ import annotations
@@ -61,6 +63,11 @@ def word_tokens(tokenize: str, word: str) -> tuple[str, ...]:
     return tuple(sacrebleu_bleu(tokenize).tokenizer(word).split())
 
 
+def char_unit_tokens(unit: str) -> tuple[str, ...]:
+    """Tokens of one character unit under the ``char`` tokenizer: the character, none for a space."""
+    return () if unit.isspace() else (unit,)
+
+
 @lru_cache(maxsize=1 << 18)
 def bleu_from_stats(ref_len: int, hyp_len: int, correct: tuple[int, int, int, int]) -> float:
     """``BLEU.compute_bleu(...).score / 100`` for exp smoothing and effective order."""
@@ -95,6 +102,8 @@ class BleuScorer(NgramScorer):
         # partial, not closures: scorers (and the environments holding them) must pickle.
         if per_word:
             splitter: Splitter = PerUnit(partial(word_tokens, tokenize), reference)
+        elif unit == "char" and tokenize == "char":
+            splitter = PerUnit(char_unit_tokens, reference)
         else:
             splitter = Retokenize(partial(line_tokens, tokenize), reference, unit)
         super().__init__(splitter, reference)

@@ -3,14 +3,14 @@
 ``RougeScorer([m], use_stemmer).score(target=ref, prediction=hyp)[m].fmeasure``: the integer
 statistics (clipped n-gram overlap, LCS length, token counts) are exact and go through the
 same float operations as ``_score_ngrams`` / ``_score_lcs`` with rouge-score's own
-``fmeasure``. :class:`RougeScorer` can also hold a weighted mix of the three types, which
+``fmeasure``. :class:`IncrementalRouge` can also hold a weighted mix of the three types, which
 then share one tokenized hypothesis; the mix is a sum of those exact values, so it is within
 1e-12 (not necessarily bit-identical) of the same sum taken in another order.
 
 Tokens: rouge-score lowercases, turns every run of characters outside ``[a-z0-9]`` into a
 space and splits, so the tokens of a text are the concatenation of the tokens of its
 whitespace-separated chunks. Word units therefore keep tokens per word; character units
-retokenize the joined text chunk by chunk (each chunk cached) and diff the tokens.
+retokenize only the chunk(s) an edit touches (each chunk's tokens cached).
 
 ROUGE-L: the LCS length uses the bit-parallel algorithm of Allison-Dix/Hyyrö with Python
 ints as bit vectors over the reference (:class:`LcsTracker`); the bit vector after every
@@ -29,7 +29,7 @@ from rouge_score.tokenizers import DefaultTokenizer
 
 from textedit_env.metrics.base import join_units
 from textedit_env.metrics.ngrams import NgramMatcher, Piece, ReferenceNgrams, reference_ngrams
-from textedit_env.metrics.splice import PerUnit, Retokenize, SpliceScorer, Splitter
+from textedit_env.metrics.splice import PerChunk, PerUnit, SpliceScorer, Splitter
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 
@@ -53,7 +53,7 @@ def _splitter(unit: str, use_stemmer: bool, reference: ReferenceNgrams) -> Split
     # partial, not closures: scorers (and the environments holding them) must pickle.
     if unit == "word":
         return PerUnit(partial(chunk_tokens, use_stemmer), reference)
-    return Retokenize(partial(text_tokens, use_stemmer), reference, unit)
+    return PerChunk(partial(chunk_tokens, use_stemmer), reference)
 
 
 class LcsTracker:
@@ -118,7 +118,7 @@ class LcsTracker:
         return finals
 
 
-class RougeScorer(SpliceScorer):
+class IncrementalRouge(SpliceScorer):
     """A weighted sum of ROUGE F-measures, ``{type: weight}`` over rouge1, rouge2, rougeL.
 
     The types share one tokenized hypothesis, which is what makes a mix of them cheap. With a

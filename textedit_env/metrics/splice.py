@@ -8,10 +8,13 @@ sequence, in one of two ways:
 - :class:`PerUnit`: the items of the joined text are the concatenation of each unit's items
   (true for chrF always, and for word units with BLEU's 13a/char/none tokenizers and
   ROUGE's tokenizer), so the piece is the edited unit's items, found from per-unit lengths.
-- :class:`Retokenize`: otherwise (character units, or tokenizers whose result depends on
-  neighbouring words), the edited text is tokenized from scratch and the splice is what
-  differs between old and new ids after their common prefix and suffix. Still exact;
-  the statistics' update after it stays local.
+- :class:`PerChunk`: character units whose items are the concatenation of each
+  whitespace-separated chunk's items (ROUGE's tokens), so the piece is the items of the
+  chunk(s) around the edit, found from item counts before every chunk boundary.
+- :class:`Retokenize`: otherwise (tokenizers whose result depends on neighbouring words), the
+  edited text is tokenized from scratch and the splice is what differs between old and new
+  ids after their common prefix and suffix. Still exact; the statistics' update after it
+  stays local.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from textedit_env.metrics.base import OPS, Edit, EditScores, Scorer, join_units
+from textedit_env.metrics.base import EDIT_OPS, Edit, EditScores, Scorer, join_units
 from textedit_env.metrics.ngrams import NgramMatcher, Piece, ReferenceNgrams, Seq
 
 Splice = tuple[int, int, Piece]  # ids[start:stop] is replaced by piece
@@ -30,8 +33,8 @@ Splice = tuple[int, int, Piece]  # ids[start:stop] is replaced by piece
 
 def check_edit(edit: Edit, length: int) -> None:
     """Reject an edit that does not fit a hypothesis of ``length`` units."""
-    if edit.op not in OPS:
-        raise ValueError(f"unknown edit op {edit.op!r}; expected one of {OPS}")
+    if edit.op not in EDIT_OPS:
+        raise ValueError(f"unknown edit op {edit.op!r}; expected one of {EDIT_OPS}")
     limit = length if edit.op == "insert" else length - 1
     if not 0 <= edit.position <= limit:
         raise ValueError(f"{edit.op} position {edit.position} is out of range for {length} units")
@@ -117,6 +120,52 @@ class PerUnit(Splitter):
         return start, stop, piece
 
 
+class PerChunk(Splitter):
+    """Character units; the items of the text are those of its whitespace-separated chunks, in
+    order (``items`` gives one chunk's), so an edit retokenizes only the chunk(s) it touches."""
+
+    def __init__(self, items: Callable[[str], Seq], reference: ReferenceNgrams) -> None:
+        super().__init__(items, reference)
+        self._before = [0]  # _before[i]: items of units[:i], kept where i is a chunk boundary
+
+    def _encode(self, units: Sequence[str]) -> Piece:
+        return self._reference.encode(chain.from_iterable(map(self._items, "".join(units).split())))
+
+    def _recount(self, units: Sequence[str]) -> None:
+        before, count, start = [0] * (len(units) + 1), 0, None
+        for i in range(len(units) + 1):
+            if i < len(units) and not units[i].isspace():
+                start = i if start is None else start
+                continue
+            if start is not None:
+                count, start = count + len(self._items("".join(units[start:i]))), None
+            before[i] = count
+            if i < len(units):
+                before[i + 1] = count  # the start of the next chunk
+        self._before = before
+
+    def reset(self, units: Sequence[str]) -> list[int]:
+        self._recount(units)
+        return list(self._encode(units))
+
+    def locate(self, units: Sequence[str], ids: list[int], edit: Edit) -> Splice:
+        op, position, word = edit
+        # [start, stop): the chunk(s) the edit touches, bounded by whitespace or the text's ends.
+        start, stop = position, position if op == "insert" else position + 1
+        while start and not units[start - 1].isspace():
+            start -= 1
+        while stop < len(units) and not units[stop].isspace():
+            stop += 1
+        rest = position if op == "insert" else position + 1
+        middle = [*units[start:position], *([] if op == "delete" else [word]), *units[rest:stop]]
+        return self._before[start], self._before[stop], self._encode(middle)
+
+    def apply(self, units: list[str], ids: list[int], edit: Edit) -> Splice:
+        splice = super().apply(units, ids, edit)
+        self._recount(units)
+        return splice
+
+
 class Retokenize(Splitter):
     """Items come from the whole joined text; a splice is the difference of two tokenizations."""
 
@@ -192,11 +241,13 @@ class SpliceScorer(Scorer):
 
     def edit_scores(self, words: Sequence[str]) -> EditScores:
         splitter = self._splitter
+        if isinstance(splitter, PerChunk):
+            return self._edit_scores_per_place(words)
         if not isinstance(splitter, PerUnit):
             return super().edit_scores(words)
         # Words without reference items score alike (for one item count): they are scored once,
         # as zeros, as are words with the same items. Deleting is writing no items.
-        pieces = [p if any(p) else (0,) * len(p) for p in map(splitter.piece, words)]
+        pieces = [_alike(p) for p in map(splitter.piece, words)]
         unique = list(dict.fromkeys([*pieces, ()]))
         column = {p: i for i, p in enumerate(unique)}
         words_at = np.array([column[p] for p in pieces], dtype=np.intp)
@@ -207,6 +258,23 @@ class SpliceScorer(Scorer):
         insert_table = np.array(insert, dtype=np.float64).reshape(len(insert), len(unique))
         replace_table = np.array(replace, dtype=np.float64).reshape(len(replace), len(unique))
         return EditScores(replace_table[:, column[()]], insert_table[:, words_at], replace_table[:, words_at])
+
+    def _edit_scores_per_place(self, words: Sequence[str]) -> EditScores:
+        """:meth:`edit_scores` for a splitter whose splice place does not depend on the word
+        written: the edits at one place are scored in one batch of their distinct pieces."""
+        units, ids, locate = self._units, self._ids, self._splitter.locate
+        n, k = len(units), len(words)
+        tables = {"delete": np.empty((n, 1)), "insert": np.empty((n + 1, k)), "replace": np.empty((n, k))}
+        for op, table in tables.items():
+            for position in range(len(table) if table.shape[1] else 0):  # no words: nothing to score
+                edits = [Edit(op, position)] if op == "delete" else [Edit(op, position, w) for w in words]
+                splices = [locate(units, ids, edit) for edit in edits]
+                pieces = [_alike(piece) for _, _, piece in splices]
+                unique = list(dict.fromkeys(pieces))
+                start, stop, _ = splices[0]
+                scores = dict(zip(unique, self._scores_at(ids, start, stop, unique)))
+                table[position] = [scores[piece] for piece in pieces]
+        return EditScores(tables["delete"][:, 0], tables["insert"], tables["replace"])
 
 
 class NgramScorer(SpliceScorer):
@@ -232,3 +300,8 @@ class NgramScorer(SpliceScorer):
         rest, value = len(ids) - (stop - start), self._value
         each = self._matcher.matches_each(ids, start, stop, pieces)
         return [value(rest + len(piece), matches) for piece, matches in zip(pieces, each)]
+
+
+def _alike(piece: Piece) -> Piece:
+    """Pieces without reference items score alike for one length: one stands for them all."""
+    return piece if any(piece) else (0,) * len(piece)

@@ -12,10 +12,11 @@ import zlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from textedit_env.tasks.checks import check_int, check_range
 from textedit_env.tasks.datasets import DatasetError, RawPair, load_pairs, pairs_from_iterable
 from textedit_env.tasks.generator import SentenceGenerator
 from textedit_env.tasks.presets import PRESETS, Preset, get_preset
@@ -40,7 +41,7 @@ def in_split(reference: Sequence[str], split: str) -> bool:
 
 
 def check_split(split: str) -> str:
-    if split not in SPLITS:
+    if not isinstance(split, str) or split not in SPLITS:
         raise ValueError(f"split={split!r} is not supported; expected one of {SPLITS}")
     return split
 
@@ -111,15 +112,21 @@ class GeneratedTaskSet(TaskSet):
 
 
 def read_dataset(dataset, unit: str) -> tuple[list[Task], str]:
-    """Tasks of a bundled name, a file path or an iterable of pairs, and a name for messages."""
+    """Tasks of a bundled name, a file path, a mapping source -> reference or an iterable of
+    ``(source, reference)`` pairs or references, and a name for messages."""
     if isinstance(dataset, str) and dataset in BUNDLED:
         raw, name = load_pairs(BUNDLED[dataset]), f"the bundled {dataset!r} dataset"
     elif isinstance(dataset, (str, Path)):
         raw, name = load_pairs(dataset), str(dataset)
-    elif isinstance(dataset, Iterable):
+    elif isinstance(dataset, Mapping):
+        raw, name = pairs_from_iterable(dataset.items()), "the dataset mapping"
+    elif isinstance(dataset, Iterable) and not isinstance(dataset, (bytes, bytearray)):
         raw, name = pairs_from_iterable(dataset), "the dataset iterable"
     else:
-        raise TypeError(f"dataset must be a bundled name {sorted(BUNDLED)}, a path or an iterable of pairs, got {dataset!r}")
+        raise ValueError(
+            f"dataset must be a bundled name {sorted(BUNDLED)}, a path, a mapping source -> reference or an "
+            f"iterable of (source, reference) pairs, got {type(dataset).__name__}"
+        )
     return [_task(pair, unit) for pair in raw], name
 
 
@@ -135,19 +142,62 @@ def _task(pair: RawPair, unit: str) -> Task:
     return Task(src_units, ref_units)
 
 
+# Draws in a row that find no new sentence before the generator counts as exhausted.
+STALL_DRAWS = 10_000
+
+
 def generated_tasks(generator: SentenceGenerator, count: int, seed: int) -> list[Task]:
-    """A fixed list of ``count`` distinct generated references (fewer if the grammar runs out)."""
+    """A fixed list of ``count`` distinct generated references; ``ValueError`` if the grammar
+    makes fewer (found at once from its size, or after ``STALL_DRAWS`` draws without a new one)."""
+    most = generator.max_sentences()
+    if count > most:
+        raise ValueError(f"num_tasks={count} is more than the {most} distinct sentences these generator settings make")
     rng = np.random.default_rng(seed)
     seen: dict[tuple[str, ...], None] = {}
-    for _ in range(count * 100):
+    stalled = 0
+    while len(seen) < count:
+        before = len(seen)
         seen.setdefault(tuple(generator.sample(rng)), None)
-        if len(seen) == count:
-            break
+        stalled = 0 if len(seen) > before else stalled + 1
+        if stalled == STALL_DRAWS:
+            raise ValueError(
+                f"num_tasks={count}: the generator found only {len(seen)} distinct sentences "
+                f"({STALL_DRAWS} draws in a row found no new one); lower num_tasks or widen vocab_size/sentence_length"
+            )
     return [Task(None, r) for r in seen]
+
+
+def build_task_set(
+    preset: Preset,
+    dataset,
+    split: str,
+    unit: str,
+    vocab_size: int | None = None,
+    sentence_length: tuple[int, int] | None = None,
+    num_tasks: int | None = None,
+    task_seed: int = 0,
+) -> TaskSet:
+    """The task set of the environment's arguments: the dataset's (``dataset`` or the preset's),
+    else the generator's, an endless stream or a fixed ``num_tasks`` set of ``task_seed``."""
+    dataset = preset.dataset if dataset is None else dataset
+    if dataset is not None:
+        if num_tasks is not None or vocab_size is not None or sentence_length is not None:
+            raise ValueError("num_tasks, vocab_size and sentence_length apply to the generator, not to a dataset")
+        tasks, name = read_dataset(dataset, unit)
+        return FixedTaskSet(tasks, split, name)
+    if unit != "word":
+        raise ValueError("the sentence generator makes words; pass a dataset to edit characters (unit='char')")
+    low, high = check_range("sentence_length", preset.sentence_length if sentence_length is None else sentence_length)
+    size = check_int("vocab_size", preset.vocab_size if vocab_size is None else vocab_size)
+    generator = SentenceGenerator(size, low, high, preset.punctuation)
+    if num_tasks is None:
+        return GeneratedTaskSet(generator, split, task_seed)
+    tasks = generated_tasks(generator, check_int("num_tasks", num_tasks), task_seed)
+    return FixedTaskSet(tasks, split, f"the generated set of num_tasks={num_tasks}")
 
 
 __all__ = [
     "BUNDLED", "PRESETS", "SPLITS", "DatasetError", "FixedTaskSet", "GeneratedTaskSet", "Preset",
-    "SentenceGenerator", "Task", "TaskSet", "check_split", "generated_tasks", "get_preset", "in_split",
-    "read_dataset",
+    "SentenceGenerator", "Task", "TaskSet", "build_task_set", "check_split", "generated_tasks", "get_preset",
+    "in_split", "read_dataset",
 ]

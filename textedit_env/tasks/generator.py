@@ -11,6 +11,7 @@ The vocabulary size picks how many of each word class (a prefix of each list in
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
@@ -80,6 +81,11 @@ class SentenceGenerator:
             if counts[name] < len(lists[name]):
                 counts[name] += 1
         return {name: lists[name][: counts[name]] for name in counts}
+
+    def max_sentences(self) -> int:
+        """How many sentences the templates can spell: the number of distinct ones, or more
+        when one word belongs to two classes."""
+        return sum(math.prod(len(self.words[c]) for c in template) for template in self.templates)
 
     @property
     def vocabulary(self) -> list[str]:
