@@ -13,17 +13,19 @@ from sb3_contrib import QRDQN, MaskablePPO
 from stable_baselines3 import A2C, DQN, PPO
 
 from agents import dqn
+from agents.sb3 import MaskableTextEditPolicy, TextEditActorCriticPolicy, TextEditDQNPolicy, TextEditQRDQNPolicy
 from benchmarks.trainers import (
+    BC_EPISODES,
     DQN_SETTINGS,
     QRDQN_SETTINGS,
     Trainer,
     baseline,
     qlearning_trainer,
     sb3,
+    train_bc,
     train_dqn,
 )
 from textedit_env.policies import BASELINES as BASELINE_POLICIES
-from agents.sb3 import MaskableTextEditPolicy, TextEditActorCriticPolicy, TextEditDQNPolicy, TextEditQRDQNPolicy
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ ALGORITHMS: dict[str, Algorithm] = {
                            "knows only the sentences it saw, none of the test split (tiny-bleu only)", tasks=("tiny-bleu",)),
     "qlearning-alignment": Algorithm(qlearning_trainer("alignment"), "`agents.qlearning` with `state_key=\"alignment\"`: "
                                      "keys from the alignment features, which transfer to unseen sentences"),
+    "bc": Algorithm(train_bc, f"`agents.bc` with its default `Args`, from {BC_EPISODES} oracle episodes of the train "
+                    "split (a Minari dataset); its steps are the demonstrations'"),
     "dqn": Algorithm(train_dqn, f"`agents.dqn` with its default `Args` ({dqn.Args()})"),
     "sb3-dqn": Algorithm(sb3(DQN, "MultiInputPolicy", DQN_SETTINGS), f"SB3 `DQN`, `MultiInputPolicy`, {DQN_SETTINGS}"),
     "sb3-dqn-shared": Algorithm(sb3(DQN, TextEditDQNPolicy, DQN_SETTINGS),

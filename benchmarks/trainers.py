@@ -5,6 +5,8 @@ its class, its policy and its settings."""
 from __future__ import annotations
 
 import copy
+import json
+import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,7 +18,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 
-from agents import dqn, qlearning
+from agents import bc, dqn, qlearning
 from agents.common import Checkpoints
 from textedit_env.policies import Policy
 
@@ -60,6 +62,25 @@ def qlearning_trainer(state_key: str) -> Trainer:
         return Trained(agent, steps, asdict(args))
 
     return train
+
+
+BC_EPISODES = 300
+"""oracle demonstrations behaviour cloning learns from"""
+
+
+def train_bc(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:
+    """Behaviour cloning from ``BC_EPISODES`` oracle episodes of the training split (a Minari dataset
+    written to a temporary directory), with :mod:`agents.bc`'s defaults. Its environment steps are
+    the demonstrations' (the budget ``steps`` is not used); it has no learning curve over them."""
+    from textedit_env.collect import collect
+
+    with tempfile.TemporaryDirectory() as data, tempfile.TemporaryDirectory() as out:
+        os.environ["MINARI_DATASETS_PATH"] = data  # a worker process of its own: nothing else reads it
+        collect("oracle", BC_EPISODES, env_kwargs, "textedit/demonstrations-v0", seed=seed * BC_EPISODES)
+        args = bc.Args(dataset="textedit/demonstrations-v0", seed=seed)
+        agent = bc.train(args, {}, Path(out), progress=False)
+        demonstrated = json.loads((Path(out) / "config.json").read_text())["demonstrated_steps"]
+    return Trained(agent, demonstrated, {**asdict(args), "episodes": BC_EPISODES})
 
 
 def predictor(model: BaseAlgorithm, masked: bool) -> Policy:
