@@ -245,6 +245,8 @@ def run_train(args: argparse.Namespace) -> int:
     if hasattr(module, "validate"):
         try:
             module.validate(algo_args, args.env_kwargs)
+        except ModuleNotFoundError as err:
+            raise missing_dependency(err, f"--algo {args.algo}") from None
         except ValueError as err:
             raise UsageError(str(err)) from None
     resumable = getattr(module, "RESUMABLE", False)

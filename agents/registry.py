@@ -26,6 +26,7 @@ AGENTS: dict[str, str] = {
     "dqn": "agents.dqn",
     "qlearning": "agents.qlearning",
     "bc": "agents.bc",
+    "rllib-ppo": "agents.rllib_ppo",
 }
 """algorithm name -> module"""
 

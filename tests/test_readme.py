@@ -35,3 +35,36 @@ def test_snippet_runs_as_a_script(code, tmp_path):
     result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def table_rows(text: str, header: str) -> list[list[str]]:
+    """The cells of each row of the markdown table whose first line starts with ``header``."""
+    lines = text[text.index(header):].splitlines()
+    rows = []
+    for line in lines[2:]:
+        if not line.strip().startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    return rows
+
+
+def test_the_readme_arguments_are_the_docstrings():
+    from textedit_env.env import TextEditEnv
+
+    readme = table_rows((ROOT / "README.md").read_text(), "| argument | default | meaning |")
+    docstring = table_rows(TextEditEnv.__doc__, "| Argument ")
+    assert readme == docstring
+
+
+def test_the_readme_presets_are_the_packages():
+    from textedit_env.tasks.presets import PRESETS
+
+    rows = {row[0].split("`")[1]: row for row in table_rows((ROOT / "README.md").read_text(), "| preset | references |")}
+    assert set(rows) == set(PRESETS)
+    for name, preset in PRESETS.items():
+        _, _, vocabulary, words, corruptions, distractors = rows[name]
+        low, high = preset.corruptions
+        assert corruptions == (f"{low}" if low == high else f"{low}-{high}"), name
+        assert distractors == str(preset.num_distractors), name
+        if preset.dataset is None:
+            assert vocabulary == str(preset.vocab_size) and words == "{}-{}".format(*preset.sentence_length), name
