@@ -77,8 +77,10 @@ def open_dataset(dataset_id: str, env_kwargs: dict) -> tuple[minari.MinariDatase
     try:
         dataset = minari.load_dataset(dataset_id)
     except FileNotFoundError:
-        raise ValueError(f"no Minari dataset {dataset_id!r} in {minari.storage.get_dataset_path()} "
-                         "(write one with: textedit collect --dataset-id ID)") from None
+        raise ValueError(
+            f"no Minari dataset {dataset_id!r} in {minari.storage.get_dataset_path()} "
+            "(write one with: textedit collect --dataset-id ID)"
+        ) from None
     except ValueError as err:
         raise ValueError(f"cannot load the Minari dataset {dataset_id!r}: {' '.join(str(err).split())}") from None
     if dataset.env_spec is None or dataset.env_spec.id != "TextEdit-v0":
@@ -95,8 +97,9 @@ def validate(args: Args, env_kwargs: dict) -> None:
     open_dataset(args.dataset, env_kwargs)
 
 
-def load_demonstrations(dataset_id: str, env_kwargs: dict, reference_stops: bool = True
-                        ) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
+def load_demonstrations(
+    dataset_id: str, env_kwargs: dict, reference_stops: bool = True
+) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
     """The observations and actions of every valid step of a Minari dataset (with ``reference_stops``,
     also stop at the end of each solved episode), and the env kwargs to act in (the dataset's,
     updated by ``env_kwargs``); ValueError (one line) when it cannot serve."""
@@ -115,8 +118,9 @@ def load_demonstrations(dataset_id: str, env_kwargs: dict, reference_stops: bool
     return {k: np.concatenate(v) for k, v in observations.items()}, np.concatenate(actions), kwargs
 
 
-def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True,
-          checkpoints: Checkpoints | None = None) -> Agent:
+def train(
+    args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, checkpoints: Checkpoints | None = None
+) -> Agent:
     observations, actions, env_kwargs = load_demonstrations(args.dataset, env_kwargs, args.reference_stops)
     torch.manual_seed(args.seed)
     rng, device = np.random.default_rng(args.seed), torch.device(args.device)
@@ -139,8 +143,9 @@ def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True,
     return agent
 
 
-def clone_step(network: EditNetwork, optimizer: torch.optim.Optimizer, obs: dict[str, torch.Tensor],
-               actions: torch.Tensor) -> tuple[float, float]:
+def clone_step(
+    network: EditNetwork, optimizer: torch.optim.Optimizer, obs: dict[str, torch.Tensor], actions: torch.Tensor
+) -> tuple[float, float]:
     """One gradient step of the masked cross-entropy; returns the loss and the share of the batch's
     actions that are the network's greedy choice."""
     features = network.features(obs)

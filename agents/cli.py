@@ -74,55 +74,85 @@ def algo_of(argv: list[str]) -> str | None:
 
 def build_parser(algo: str | None = None) -> Parser:
     """The command's parser; with ``algo``, ``train`` also takes that algorithm's options."""
-    parser = Parser(prog="textedit", description="Train, evaluate and play the TextEdit-v0 environment.",
-                    formatter_class=HelpFormatter)
+    parser = Parser(
+        prog="textedit",
+        description="Train, evaluate and play the TextEdit-v0 environment.",
+        formatter_class=HelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND")
 
-    train = commands.add_parser("train", help="train an agent, then evaluate it beside random and oracle",
-                                formatter_class=HelpFormatter,
-                                description="Train an agent, then evaluate it. The options of the chosen --algo "
-                                            "follow (textedit train --algo ALGO --help lists them).")
+    train = commands.add_parser(
+        "train",
+        help="train an agent, then evaluate it beside random and oracle",
+        formatter_class=HelpFormatter,
+        description="Train an agent, then evaluate it. The options of the chosen --algo "
+        "follow (textedit train --algo ALGO --help lists them).",
+    )
     train.add_argument("--algo", choices=list(AGENTS), default="dqn")
     add_env_kwargs(train)
     train.add_argument("--out", type=Path, help="run directory (default: runs/ALGO-seedSEED)")
-    train.add_argument("--resume", action="store_true",
-                       help="continue the interrupted run in --out from its last saved state (--steps: the new total)")
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run in --out from its last saved state (--steps: the new total)",
+    )
     train.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
-    train.add_argument("--checkpoint-every", type=positive_int, default=10_000, metavar="STEPS",
-                       help="save the training state every STEPS environment steps (and on Ctrl-C)")
-    train.add_argument("--eval-episodes", type=non_negative_int, default=200,
-                       help="episodes of the final evaluation (0: none)")
-    train.add_argument("--eval-split", choices=SPLITS, help="default: the held-out test split after training on "
-                       "train (a table of exact states: the split it was trained on)")
+    train.add_argument(
+        "--checkpoint-every",
+        type=positive_int,
+        default=10_000,
+        metavar="STEPS",
+        help="save the training state every STEPS environment steps (and on Ctrl-C)",
+    )
+    train.add_argument(
+        "--eval-episodes", type=non_negative_int, default=200, help="episodes of the final evaluation (0: none)"
+    )
+    train.add_argument(
+        "--eval-split",
+        choices=SPLITS,
+        help="default: the held-out test split after training on "
+        "train (a table of exact states: the split it was trained on)",
+    )
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     if algo is not None:
         add_algo_options(train.add_argument_group(f"--algo {algo}"), agent_module(algo).Args)
     train.set_defaults(run=run_train)
 
-    evaluate = commands.add_parser("eval", help="evaluate a trained agent greedily beside the oracle",
-                                   formatter_class=HelpFormatter)
+    evaluate = commands.add_parser(
+        "eval", help="evaluate a trained agent greedily beside the oracle", formatter_class=HelpFormatter
+    )
     evaluate.add_argument("dir", type=Path, help="a run directory written by train")
     evaluate.add_argument("--episodes", type=positive_int, default=200)
-    evaluate.add_argument("--split", choices=SPLITS, help="default: the held-out test split after training on "
-                          "train (a table of exact states: the split it was trained on)")
+    evaluate.add_argument(
+        "--split",
+        choices=SPLITS,
+        help="default: the held-out test split after training on "
+        "train (a table of exact states: the split it was trained on)",
+    )
     evaluate.add_argument("--seed", type=non_negative_int, default=1000, help="episode i resets with seed + i")
     evaluate.add_argument("--device", help="torch device of a network (default: the one it trained on)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.set_defaults(run=run_eval)
 
-    collect = commands.add_parser("collect", help="write a Minari dataset of a baseline policy's episodes",
-                                  formatter_class=HelpFormatter)
+    collect = commands.add_parser(
+        "collect", help="write a Minari dataset of a baseline policy's episodes", formatter_class=HelpFormatter
+    )
     collect.add_argument("--policy", choices=("oracle", "greedy", "random"), default="oracle")
     collect.add_argument("--episodes", type=positive_int, default=300)
     add_env_kwargs(collect)
-    collect.add_argument("--dataset-id", required=True, metavar="ID",
-                         help="Minari dataset id, NAMESPACE/NAME-vN (e.g. textedit/easy-oracle-v0)")
+    collect.add_argument(
+        "--dataset-id",
+        required=True,
+        metavar="ID",
+        help="Minari dataset id, NAMESPACE/NAME-vN (e.g. textedit/easy-oracle-v0)",
+    )
     collect.add_argument("--seed", type=non_negative_int, default=0, help="episode i resets with seed + i")
     collect.set_defaults(run=run_collect)
 
-    play = commands.add_parser("play", help="edit a text toward the reference yourself (reads stdin)",
-                               formatter_class=HelpFormatter)
+    play = commands.add_parser(
+        "play", help="edit a text toward the reference yourself (reads stdin)", formatter_class=HelpFormatter
+    )
     add_env_kwargs(play)
     play.add_argument("--seed", type=non_negative_int, default=None)
     play.add_argument("--source", help="start from this text (with --reference)")
@@ -133,8 +163,13 @@ def build_parser(algo: str | None = None) -> Parser:
 
 # ------------------------------------------------------------------ options
 def add_env_kwargs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env-kwargs", type=env_kwargs_arg, default={}, metavar="JSON",
-                        help="TextEdit-v0 keyword arguments, a JSON object")
+    parser.add_argument(
+        "--env-kwargs",
+        type=env_kwargs_arg,
+        default={},
+        metavar="JSON",
+        help="TextEdit-v0 keyword arguments, a JSON object",
+    )
 
 
 def add_algo_options(group: argparse._ArgumentGroup, args_class: type) -> None:
@@ -150,8 +185,13 @@ def add_algo_options(group: argparse._ArgumentGroup, args_class: type) -> None:
         elif typing.get_origin(kind) is typing.Literal:
             group.add_argument(option, choices=typing.get_args(kind), default=argparse.SUPPRESS, help=help_text)
         else:
-            group.add_argument(option, type=value_parser(kind, optional), default=argparse.SUPPRESS,
-                               metavar=kind.__name__.upper(), help=help_text)
+            group.add_argument(
+                option,
+                type=value_parser(kind, optional),
+                default=argparse.SUPPRESS,
+                metavar=kind.__name__.upper(),
+                help=help_text,
+            )
 
 
 def option_type(annotation: Any) -> tuple[Any, bool]:
@@ -169,8 +209,10 @@ def value_parser(kind: type, optional: bool):
         try:
             return kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}"
-                                             f"{' or none' if optional else ''}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}{' or none' if optional else ''}, got {text!r}"
+            ) from None
+
     parse.__name__ = kind.__name__  # argparse names the type in its messages
     return parse
 
@@ -232,7 +274,9 @@ def run_train(args: argparse.Namespace) -> int:
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(module.Args) if hasattr(args, f.name)}
     if args.resume and set(given) - {"steps"}:
         options = ", ".join("--" + name.replace("_", "-") for name in sorted(set(given) - {"steps"}))
-        raise UsageError(f"--resume continues the saved run with its own arguments; only --steps may change (got {options})")
+        raise UsageError(
+            f"--resume continues the saved run with its own arguments; only --steps may change (got {options})"
+        )
     try:
         algo_args = module.Args(**given)
     except ValueError as err:
@@ -241,7 +285,7 @@ def run_train(args: argparse.Namespace) -> int:
     check_device(given.get("device"))
     check_env_kwargs(args.env_kwargs)
     if args.env_kwargs.get("observation_mode", "ids") != "ids":
-        raise UsageError("the agents read the \"ids\" observations; drop observation_mode from --env-kwargs")
+        raise UsageError('the agents read the "ids" observations; drop observation_mode from --env-kwargs')
     if hasattr(module, "validate"):
         try:
             module.validate(algo_args, args.env_kwargs)
@@ -268,35 +312,55 @@ def run_train(args: argparse.Namespace) -> int:
             with StopOnSignal(durability) if durability else nullcontext():
                 agent = module.train(algo_args, args.env_kwargs, out, progress=not args.no_progress, **kwargs)
         except RunInterrupted as stop:
-            print(f"interrupted at step {stop.step}: training state saved; continue with "
-                  f"textedit train --algo {args.algo} --out {out} --resume", file=sys.stderr)
+            print(
+                f"interrupted at step {stop.step}: training state saved; continue with "
+                f"textedit train --algo {args.algo} --out {out} --resume",
+                file=sys.stderr,
+            )
             return INTERRUPTED
         except KeyboardInterrupt:
-            print("interrupted: nothing saved (this algorithm cannot resume)" if not resumable else
-                  "interrupted: the last saved training state is kept", file=sys.stderr)
+            print(
+                "interrupted: nothing saved (this algorithm cannot resume)"
+                if not resumable
+                else "interrupted: the last saved training state is kept",
+                file=sys.stderr,
+            )
             return INTERRUPTED
         if args.eval_episodes > 0:
             result = evaluate_agent(agent, args.eval_episodes, 1000, args.eval_split, not args.no_progress)
             (out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
             print(format_table(result))
-        print(where_files_are(out, args.eval_episodes > 0), file=sys.stderr)
+        print(where_files_are(out), file=sys.stderr)
     finally:
         lock.release()
     return 0
 
 
-def where_files_are(out: Path, evaluated: bool) -> str:
-    lines = [f"files in {out}/:",
-             "  agent.json    which agent and its arguments (textedit eval reads it)",
-             "  config.json   the training run's arguments",
-             "  episodes.csv  one row per training episode: step, episode_return, episode_length, solved, final_score"]
-    if evaluated:
-        lines.append("  eval.json     the evaluation above (textedit eval DIR --json prints it again)")
-    lines += ["columns: solve_rate   share of episodes that end at the reference",
-              "         return       summed reward = final minus initial score of the reward's metric",
-              "         final_score  the reward's metric at the end; final_bleu, final_rougeL: sacrebleu, rouge-score",
-              "         perplexity   of the final texts under a trigram model of the training references",
-              "         steps        mean episode length; invalid: share of steps with an invalid action"]
+FILE_DESCRIPTIONS = {
+    "agent.json": "which agent, its arguments and env kwargs (textedit eval reads it)",
+    "config.json": "the training run's arguments",
+    "episodes.csv": "one row per training episode: step, episode_return, episode_length, solved, final_score",
+    "eval.json": "the evaluation above (textedit eval DIR --json prints it again)",
+    "model.pt": "the trained network's weights",
+    "qtable.json": "the Q-table",
+    "training.json": "training counters (env steps, invalid actions)",
+    "tensorboard": "TensorBoard logs",
+}
+
+
+def where_files_are(out: Path) -> str:
+    """The files of a finished run directory, each with what it holds, and what the table's columns mean."""
+    files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    width = max(map(len, files), default=0) + 2
+    lines = [f"files in {out}/:"]
+    lines += [f"  {name:{width}}{FILE_DESCRIPTIONS.get(name, '')}".rstrip() for name in files]
+    lines += [
+        "columns: solve_rate   share of episodes that end at the reference",
+        "         return       summed reward = final minus initial score of the reward's metric",
+        "         final_score  the reward's metric at the end; final_bleu, final_rougeL: sacrebleu, rouge-score",
+        "         perplexity   of the final texts under a trigram model of the training references",
+        "         steps        mean episode length; invalid: share of steps with an invalid action",
+    ]
     return "\n".join(lines)
 
 
@@ -309,13 +373,19 @@ def warn_about_table_size(env_kwargs: dict, steps: int) -> None:
     if isinstance(task_set, FixedTaskSet):  # a finite set: say how the split divides it
         split, trained, total = training_split(env_kwargs), len(task_set.tasks), task_set.total_tasks
         if trained < total:
-            print(f"qlearning trains on the {split!r} split: {trained} of the {total} tasks (pass \"split\": \"all\" in "
-                  "--env-kwargs to train on every task)", file=sys.stderr)
+            print(
+                f'qlearning trains on the {split!r} split: {trained} of the {total} tasks (pass "split": "all" in '
+                "--env-kwargs to train on every task)",
+                file=sys.stderr,
+            )
     unseen = qlearning.unseen_start_share(env_kwargs, steps // 10)
     if unseen > 0.5:
-        print(f"warning: about {unseen:.0%} of the training episodes would start in a state no earlier one started in: "
-              f"a table of exact states cannot cover this task set in {steps} steps (try --state-key alignment, or "
-              "--algo dqn)", file=sys.stderr)
+        print(
+            f"warning: about {unseen:.0%} of the training episodes would start in a state no earlier one started in: "
+            f"a table of exact states cannot cover this task set in {steps} steps (try --state-key alignment, or "
+            "--algo dqn)",
+            file=sys.stderr,
+        )
 
 
 # ------------------------------------------------------------------ eval
@@ -329,17 +399,28 @@ def evaluate_agent(agent, episodes: int, seed: int, split: str | None, progress:
     tabular, trained = isinstance(agent, qlearning.Agent), training_split(agent.env_kwargs)
     if tabular:
         if agent.args.state_key == "exact" and split != trained:
-            print(f"note: a table of exact states knows only the states it visited on the {trained!r} split; "
-                  f"on unseen sentences of the {split!r} split it can only guess", file=sys.stderr)
+            print(
+                f"note: a table of exact states knows only the states it visited on the {trained!r} split; "
+                f"on unseen sentences of the {split!r} split it can only guess",
+                file=sys.stderr,
+            )
         agent.lookups = agent.known = 0
-    result = {**evaluate_with_baselines(agent.env_kwargs, agent, episodes, seed, split, progress),
-              "trained_split": trained}
+    result = {
+        **evaluate_with_baselines(agent.env_kwargs, agent, episodes, seed, split, progress),
+        "trained_split": trained,
+    }
     if tabular:
-        result.update(table_states=len(agent.table.q), table_entries=sum(map(len, agent.table.q.values())),
-                      states_in_table=agent.known, states_met=agent.lookups)
-        print(f"table: {result['table_states']} states, {result['table_entries']} entries; {agent.known} of the "
-              f"{agent.lookups} states met in the evaluation ({agent.known / max(agent.lookups, 1):.0%}) were in it",
-              file=sys.stderr)
+        result.update(
+            table_states=len(agent.table.q),
+            table_entries=sum(map(len, agent.table.q.values())),
+            states_in_table=agent.known,
+            states_met=agent.lookups,
+        )
+        print(
+            f"table: {result['table_states']} states, {result['table_entries']} entries; {agent.known} of the "
+            f"{agent.lookups} states met in the evaluation ({agent.known / max(agent.lookups, 1):.0%}) were in it",
+            file=sys.stderr,
+        )
     return result
 
 
@@ -373,8 +454,10 @@ def run_collect(args: argparse.Namespace) -> int:
         path = collect(args.policy, args.episodes, args.env_kwargs, args.dataset_id, args.seed)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    print(f"wrote {args.episodes} {args.policy} episodes to the Minari dataset {args.dataset_id!r} ({path})",
-          file=sys.stderr)
+    print(
+        f"wrote {args.episodes} {args.policy} episodes to the Minari dataset {args.dataset_id!r} ({path})",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -10,8 +10,9 @@ import math
 import os
 import tempfile
 from collections import deque
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence
+from typing import Any, NoReturn
 
 import gymnasium as gym
 import numpy as np
@@ -71,23 +72,36 @@ def read_manifest(out_dir: Path, algo: str | None = None) -> dict:
     return manifest
 
 
-def check_fields(args: Any, *, positive: Sequence[str] = (), non_negative: Sequence[str] = (),
-                 unit_interval: Sequence[str] = (), at_most: dict[str, float] | None = None) -> None:
+def check_fields(
+    args: Any,
+    *,
+    positive: Sequence[str] = (),
+    non_negative: Sequence[str] = (),
+    unit_interval: Sequence[str] = (),
+    at_most: dict[str, float] | None = None,
+) -> None:
     """ValueError naming the first field of an Args dataclass that is not a finite number in its range."""
+
     def fail(name: str, expected: str) -> NoReturn:
         raise ValueError(f"{name}={getattr(args, name)!r}: expected {expected}")
 
-    for names, test, expected in ((positive, lambda v: v > 0, "a positive {kind}"),
-                                  (non_negative, lambda v: v >= 0, "{a_kind} >= 0"),
-                                  (unit_interval, lambda v: 0 <= v <= 1, "{a_kind} between 0 and 1")):
+    for names, test, expected in (
+        (positive, lambda v: v > 0, "a positive {kind}"),
+        (non_negative, lambda v: v >= 0, "{a_kind} >= 0"),
+        (unit_interval, lambda v: 0 <= v <= 1, "{a_kind} between 0 and 1"),
+    ):
         for name in names:
             value = getattr(args, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 fail(name, "a finite number")
             if not test(value):
                 integer = isinstance(value, int)
-                fail(name, expected.format(kind="integer" if integer else "number",
-                                           a_kind="an integer" if integer else "a number"))
+                fail(
+                    name,
+                    expected.format(
+                        kind="integer" if integer else "number", a_kind="an integer" if integer else "a number"
+                    ),
+                )
     for name, limit in (at_most or {}).items():
         if getattr(args, name) > limit:
             fail(name, f"at most {limit}")
@@ -145,8 +159,14 @@ def linear_schedule(start: float, end: float, duration: float, step: int) -> flo
     return start + (end - start) * min(1.0, step / max(duration, 1.0))
 
 
-def evaluate(env: gym.Env, policy: Policy, episodes: int, seed: int, lm: NGramLM | None = None,
-             on_episode: Callable[[], object] | None = None) -> dict[str, float | None]:
+def evaluate(
+    env: gym.Env,
+    policy: Policy,
+    episodes: int,
+    seed: int,
+    lm: NGramLM | None = None,
+    on_episode: Callable[[], object] | None = None,
+) -> dict[str, float | None]:
     """Run ``episodes`` episodes (episode i resets with seed + i, so runs with the same seed see the
     same tasks) and average solve rate, return, final score (the reward's metric), steps (over all
     episodes and over the solved ones), the share of episodes cut by the time limit, the share of
@@ -189,8 +209,9 @@ def evaluate(env: gym.Env, policy: Policy, episodes: int, seed: int, lm: NGramLM
     return result
 
 
-def evaluate_with_baselines(env_kwargs: dict, policy: Policy, episodes: int, seed: int, split: str,
-                            progress: bool = False) -> dict:
+def evaluate_with_baselines(
+    env_kwargs: dict, policy: Policy, episodes: int, seed: int, split: str, progress: bool = False
+) -> dict:
     """The agent's evaluation plus the oracle's and a random agent's on the same episodes; the
     perplexity of final texts is under a trigram model of the task set's training split. With
     ``progress``, a bar over the episodes of the three."""
@@ -211,19 +232,33 @@ def evaluate_with_baselines(env_kwargs: dict, policy: Policy, episodes: int, see
     return result
 
 
-TABLE_COLUMNS = {"solve_rate": "solve_rate", "mean_return": "return", "mean_final_score": "final_score",
-                 "mean_final_bleu": "final_bleu", "mean_final_rougeL": "final_rougeL",
-                 "final_perplexity": "perplexity", "mean_steps": "steps", "invalid_action_rate": "invalid"}
+TABLE_COLUMNS = {
+    "solve_rate": "solve_rate",
+    "mean_return": "return",
+    "mean_final_score": "final_score",
+    "mean_final_bleu": "final_bleu",
+    "mean_final_rougeL": "final_rougeL",
+    "final_perplexity": "perplexity",
+    "mean_steps": "steps",
+    "invalid_action_rate": "invalid",
+}
 """result key -> column label of :func:`format_table`"""
 
 
 def format_table(result: dict) -> str:
     """The agent, random and oracle side by side."""
     trained = result.get("trained_split")
-    where = ("" if trained is None else ", the split it trained on" if trained == result["split"]
-             else f" (held out: it trained on {trained!r})")
-    lines = [f"{result['episodes']} episodes of the {result['split']!r} split{where} (seed {result['seed']})",
-             f"{'':8}" + "".join(f"{label:>13}" for label in TABLE_COLUMNS.values())]
+    where = (
+        ""
+        if trained is None
+        else ", the split it trained on"
+        if trained == result["split"]
+        else f" (held out: it trained on {trained!r})"
+    )
+    lines = [
+        f"{result['episodes']} episodes of the {result['split']!r} split{where} (seed {result['seed']})",
+        f"{'':8}" + "".join(f"{label:>13}" for label in TABLE_COLUMNS.values()),
+    ]
     for name, prefix in (("agent", ""), ("random", "random_"), ("oracle", "oracle_")):
         lines.append(f"{name:8}" + "".join(f"{result[prefix + key]:>13.3f}" for key in TABLE_COLUMNS))
     return "\n".join(lines)
@@ -244,8 +279,17 @@ class RunLogger:
 
     COLUMNS = ("step", "episode_return", "episode_length", "solved", "final_score")
 
-    def __init__(self, out_dir: Path, total_steps: int, config: dict, progress: bool = True, *, window: int = 100,
-                 start_step: int = 0, learning_starts: int = 0):
+    def __init__(
+        self,
+        out_dir: Path,
+        total_steps: int,
+        config: dict,
+        progress: bool = True,
+        *,
+        window: int = 100,
+        start_step: int = 0,
+        learning_starts: int = 0,
+    ):
         """``start_step``: a resumed run's step (the log keeps the rows up to it and goes on);
         ``learning_starts``: the bar's rate and ETA count from there, since the steps before the
         first update run many times faster."""
@@ -254,15 +298,18 @@ class RunLogger:
         log = out_dir / "episodes.csv"
         if start_step:
             truncate_log(log, start_step)
-        self._file = open(log, "a" if start_step else "w", newline="", buffering=1)  # line-buffered: readable while training
+        self._file = open(
+            log, "a" if start_step else "w", newline="", buffering=1
+        )  # line-buffered: readable while training
         self._csv = csv.writer(self._file)
         if not start_step:
             self._csv.writerow(self.COLUMNS)
         from tqdm import tqdm  # only training needs it (the [agents] extra)
 
         self._tb = _tensorboard_writer(out_dir)
-        self._bar = tqdm(total=total_steps, initial=start_step, unit="step", disable=not progress, dynamic_ncols=True,
-                         smoothing=0)
+        self._bar = tqdm(
+            total=total_steps, initial=start_step, unit="step", disable=not progress, dynamic_ncols=True, smoothing=0
+        )
         self._restart_rate_at = learning_starts if learning_starts > start_step else None
         self._returns: deque[float] = deque(maxlen=window)
         self._solved: deque[bool] = deque(maxlen=window)
@@ -271,8 +318,15 @@ class RunLogger:
         self._csv.writerow((step, f"{episode_return:.6f}", length, int(solved), f"{final_score:.6f}"))
         self._returns.append(episode_return)
         self._solved.append(solved)
-        self.scalars(step, {"episode/return": episode_return, "episode/length": length,
-                            "episode/solved": float(solved), "episode/final_score": final_score})
+        self.scalars(
+            step,
+            {
+                "episode/return": episode_return,
+                "episode/length": length,
+                "episode/solved": float(solved),
+                "episode/final_score": final_score,
+            },
+        )
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
         if self._tb is not None:
@@ -285,7 +339,9 @@ class RunLogger:
             # smoothing=0: tqdm's rate is (n - initial) / (now - start_t); restart both here
             self._bar.initial, self._bar.start_t, self._restart_rate_at = self._bar.n, self._bar._time(), None
         if self._returns:
-            self._bar.set_postfix(ret=f"{np.mean(self._returns):.3f}", solved=f"{np.mean(self._solved):.2f}", refresh=False)
+            self._bar.set_postfix(
+                ret=f"{np.mean(self._returns):.3f}", solved=f"{np.mean(self._solved):.2f}", refresh=False
+            )
 
     def __enter__(self) -> RunLogger:
         return self

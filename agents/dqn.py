@@ -103,12 +103,26 @@ class Args:
     """torch device (cpu, cuda)"""
 
     def __post_init__(self) -> None:
-        check_fields(self, positive=("steps", "num_envs", "train_episode_steps", "dim", "layers", "heads", "lr",
-                                     "n_step", "buffer_size", "batch_size", "train_frequency", "max_grad_norm"),
-                     non_negative=("seed", "learning_starts"),
-                     unit_interval=("reference_starts", "gamma", "tau", "start_epsilon", "end_epsilon",
-                                    "exploration_fraction"),
-                     at_most={"num_envs": 1024, "batch_size": self.buffer_size})
+        check_fields(
+            self,
+            positive=(
+                "steps",
+                "num_envs",
+                "train_episode_steps",
+                "dim",
+                "layers",
+                "heads",
+                "lr",
+                "n_step",
+                "buffer_size",
+                "batch_size",
+                "train_frequency",
+                "max_grad_norm",
+            ),
+            non_negative=("seed", "learning_starts"),
+            unit_interval=("reference_starts", "gamma", "tau", "start_epsilon", "end_epsilon", "exploration_fraction"),
+            at_most={"num_envs": 1024, "batch_size": self.buffer_size},
+        )
         if self.end_lr is not None:
             check_fields(self, non_negative=("end_lr",))
         if self.encoder == "transformer" and self.dim % self.heads:
@@ -120,7 +134,9 @@ class ReplayBuffer:
 
     def __init__(self, size: int, observation_space: gym.spaces.Dict):
         self.size, self.pos, self.full = size, 0, False
-        self.obs = {k: np.zeros((size, *observation_space[k].shape), _dtype(observation_space[k])) for k in OBSERVATION_KEYS}
+        self.obs = {
+            k: np.zeros((size, *observation_space[k].shape), _dtype(observation_space[k])) for k in OBSERVATION_KEYS
+        }
         self.next_obs = {k: np.zeros_like(v) for k, v in self.obs.items()}
         self.actions = np.zeros(size, np.int64)
         self.returns = np.zeros(size, np.float32)
@@ -162,7 +178,9 @@ class NStepWriter:
         self.buffer, self.n, self.gamma = buffer, n, gamma
         self.pending: list[deque] = [deque() for _ in range(num_envs)]
 
-    def add(self, env: int, obs: dict, action: int, reward: float, next_obs: dict, terminated: bool, done: bool) -> None:
+    def add(
+        self, env: int, obs: dict, action: int, reward: float, next_obs: dict, terminated: bool, done: bool
+    ) -> None:
         pending = self.pending[env]
         pending.append((obs, action, reward))
         if len(pending) == self.n or done:
@@ -221,31 +239,50 @@ def start(args: Args, env_kwargs: dict) -> TrainingState:
     """A new run's state: fresh networks, an empty buffer, environments reset with the seed."""
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
-    envs = gym.make_vec(ENV_ID, num_envs=args.num_envs, vectorization_mode="sync",
-                        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
-                        wrappers=[lambda env: StartAtReference(env, args.reference_starts)],
-                        **{**env_kwargs, "max_episode_steps": args.train_episode_steps})
+    envs = gym.make_vec(
+        ENV_ID,
+        num_envs=args.num_envs,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
+        wrappers=[lambda env: StartAtReference(env, args.reference_starts)],
+        **{**env_kwargs, "max_episode_steps": args.train_episode_steps},
+    )
     q_network = build_network(envs.single_observation_space, args).to(device)
     target_network = build_network(envs.single_observation_space, args).to(device)
     target_network.load_state_dict(q_network.state_dict())
     target_network.requires_grad_(False)
     obs, _ = envs.reset(seed=args.seed)
     return TrainingState(
-        args, env_kwargs, q_network, target_network,
+        args,
+        env_kwargs,
+        q_network,
+        target_network,
         optimizer=torch.optim.Adam(q_network.parameters(), lr=args.lr, foreach=True),
         buffer=(buffer := ReplayBuffer(args.buffer_size, envs.single_observation_space)),
         writer=NStepWriter(buffer, args.num_envs, args.n_step, args.gamma),
-        rng=np.random.default_rng(args.seed), envs=envs.envs, obs=obs,
-        returns=np.zeros(args.num_envs), lengths=np.zeros(args.num_envs, int), next_update=args.learning_starts)
+        rng=np.random.default_rng(args.seed),
+        envs=envs.envs,
+        obs=obs,
+        returns=np.zeros(args.num_envs),
+        lengths=np.zeros(args.num_envs, int),
+        next_update=args.learning_starts,
+    )
 
 
 def vector_env(envs: list[gym.Env]) -> gym.vector.SyncVectorEnv:
-    return gym.vector.SyncVectorEnv([lambda env=env: env for env in envs],
-                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    return gym.vector.SyncVectorEnv(
+        [lambda env=env: env for env in envs], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
+    )
 
 
-def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, checkpoints: Checkpoints | None = None,
-          durability: Durability | None = None) -> Agent:
+def train(
+    args: Args,
+    env_kwargs: dict,
+    out_dir: Path,
+    progress: bool = True,
+    checkpoints: Checkpoints | None = None,
+    durability: Durability | None = None,
+) -> Agent:
     """Train from scratch, or with ``durability.resume`` from its saved state (``args.steps`` is then
     the run's new total; every other argument is the saved run's)."""
     state = resume_or_start(durability, args, lambda: start(args, env_kwargs))
@@ -254,10 +291,13 @@ def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, ch
     q_network, optimizer, rng = state.q_network, state.optimizer, state.rng
     start_time, start_step = time.time(), state.step
     config = {"algo": NAME, "args": asdict(args), "env_kwargs": env_kwargs}
-    with RunLogger(Path(out_dir), args.steps, config, progress, start_step=state.step,
-                   learning_starts=args.learning_starts) as logger:
+    with RunLogger(
+        Path(out_dir), args.steps, config, progress, start_step=state.step, learning_starts=args.learning_starts
+    ) as logger:
         while state.step < args.steps:
-            epsilon = linear_schedule(args.start_epsilon, args.end_epsilon, args.exploration_fraction * args.steps, state.step)
+            epsilon = linear_schedule(
+                args.start_epsilon, args.end_epsilon, args.exploration_fraction * args.steps, state.step
+            )
             with torch.no_grad():
                 actions, masks = greedy_actions(q_network, to_tensors(state.obs, device))
                 actions, masks = actions.cpu().numpy(), masks.cpu().numpy()
@@ -270,15 +310,27 @@ def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, ch
             done = terminated | truncated
             for i in range(args.num_envs):
                 final = infos["final_obs"][i] if done[i] else {k: v[i] for k, v in next_obs.items()}
-                state.writer.add(i, {k: state.obs[k][i] for k in OBSERVATION_KEYS}, actions[i], rewards[i], final,
-                                 terminated[i], done[i])
+                state.writer.add(
+                    i,
+                    {k: state.obs[k][i] for k in OBSERVATION_KEYS},
+                    actions[i],
+                    rewards[i],
+                    final,
+                    terminated[i],
+                    done[i],
+                )
 
             state.returns, state.lengths = state.returns + rewards, state.lengths + 1
             state.step += args.num_envs
             for i in np.flatnonzero(done):
                 final_info = infos["final_info"]
-                logger.episode(state.step, state.returns[i], state.lengths[i], bool(final_info["solved"][i]),
-                               float(final_info["score"][i]))
+                logger.episode(
+                    state.step,
+                    state.returns[i],
+                    state.lengths[i],
+                    bool(final_info["solved"][i]),
+                    float(final_info["score"][i]),
+                )
                 state.returns[i], state.lengths[i] = 0.0, 0
             state.obs = next_obs
 
@@ -286,13 +338,22 @@ def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, ch
                 state.next_update += args.train_frequency
                 if args.end_lr is not None:
                     optimizer.param_groups[0]["lr"] = linear_schedule(args.lr, args.end_lr, args.steps, state.step)
-                state.loss, state.q = update(q_network, state.target_network, optimizer, state.buffer, args, rng, device)
+                state.loss, state.q = update(
+                    q_network, state.target_network, optimizer, state.buffer, args, rng, device
+                )
             if checkpoints is not None:
                 checkpoints.reached(state.step, lambda: Agent(q_network, args, env_kwargs))
                 q_network.train()
             if state.step >= args.learning_starts and state.step % (100 * args.num_envs) < args.num_envs:
-                logger.scalars(state.step, {"train/loss": state.loss, "train/q": state.q, "train/epsilon": epsilon,
-                                            "train/steps_per_second": (state.step - start_step) / (time.time() - start_time)})
+                logger.scalars(
+                    state.step,
+                    {
+                        "train/loss": state.loss,
+                        "train/q": state.q,
+                        "train/epsilon": epsilon,
+                        "train/steps_per_second": (state.step - start_step) / (time.time() - start_time),
+                    },
+                )
             logger.advance(args.num_envs)
             if durability is not None:
                 durability.reached(state)  # saves at the interval; on SIGINT/SIGTERM saves and raises
@@ -303,8 +364,15 @@ def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, ch
     return agent
 
 
-def update(q_network: EditNetwork, target_network: EditNetwork, optimizer: torch.optim.Optimizer, buffer: ReplayBuffer,
-           args: Args, rng: np.random.Generator, device: torch.device) -> tuple[float, float]:
+def update(
+    q_network: EditNetwork,
+    target_network: EditNetwork,
+    optimizer: torch.optim.Optimizer,
+    buffer: ReplayBuffer,
+    args: Args,
+    rng: np.random.Generator,
+    device: torch.device,
+) -> tuple[float, float]:
     """One gradient step on a replayed batch; returns the loss and the mean Q of the batch's actions."""
     obs, actions, returns, next_obs, discounts = buffer.sample(args.batch_size, rng, device)
     with torch.no_grad():

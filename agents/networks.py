@@ -110,7 +110,7 @@ def action_mask(obs: dict[str, torch.Tensor], max_length: int, num_candidates: i
     position, slot = torch.arange(L + 1, device=text.device), torch.arange(K, device=text.device)
     stop = torch.ones_like(length, dtype=torch.bool)
     delete = position[None, :L] < length
-    slot_used = (slot[None, None, :] < used[:, :, None])  # (B, 1, K)
+    slot_used = slot[None, None, :] < used[:, :, None]  # (B, 1, K)
     insert = (position[None, :, None] <= length[:, :, None]) & (length[:, :, None] < L) & slot_used
     own = (text - SLOT_FIRST)[:, :, None] == slot[None, None, :]  # replacing a unit by itself changes nothing
     replace = delete[:, :, None] & slot_used & ~own
@@ -136,7 +136,9 @@ class AlignmentFeatures(nn.Module):
         # Framed index i + 1 is unit i. Small integers throughout: int16 arithmetic and reductions
         # are several times cheaper here than float.
         framed_text, framed_ref = _framed(text, obs["lengths"][:, 0], K), _framed(ref, obs["lengths"][:, 1], K)
-        match = ((framed_text[:, :, None] == framed_ref[:, None, :]) & (framed_text[:, :, None] >= SLOT_FIRST)).to(RUN_DTYPE)
+        match = ((framed_text[:, :, None] == framed_ref[:, None, :]) & (framed_text[:, :, None] >= SLOT_FIRST)).to(
+            RUN_DTYPE
+        )
         left, right = _runs(match, 1), _runs(match, -1)  # runs ending / starting at (i, j), (B, L+2, L+2)
         # For gap p (0..L), before unit p, and reference unit j: the run ending at (unit p-1, ref
         # j-1), the run starting at (unit p, ref j+1) and the one starting at (unit p, ref j).
@@ -163,15 +165,31 @@ class AlignmentFeatures(nn.Module):
         unit_left, unit_right, unit_match = left[:, 1 : L + 1], right[:, 1 : L + 1], match[:, 1 : L + 1]
         neighbour_left, neighbour_right = left[:, :L], right[:, 2:]
         joins = neighbour_left[:, :, :-1] + neighbour_right[:, :, 1:]
-        unit_maxima = torch.cat([
-            torch.stack([unit_left, unit_right, unit_left + unit_right - unit_match, neighbour_left, neighbour_right], 2).amax(-1),
-            joins.amax(-1, keepdim=True),
-        ], dim=2) * self.unit_scales
-        unit = torch.cat([(text >= SLOT_OTHER).float()[..., None], (text == SLOT_OTHER).float()[..., None],
-                          unit_maxima, unit_surplus[..., None]], dim=-1)  # (B, L, UNIT_FEATURES)
+        unit_maxima = (
+            torch.cat(
+                [
+                    torch.stack(
+                        [unit_left, unit_right, unit_left + unit_right - unit_match, neighbour_left, neighbour_right], 2
+                    ).amax(-1),
+                    joins.amax(-1, keepdim=True),
+                ],
+                dim=2,
+            )
+            * self.unit_scales
+        )
+        unit = torch.cat(
+            [
+                (text >= SLOT_OTHER).float()[..., None],
+                (text == SLOT_OTHER).float()[..., None],
+                unit_maxima,
+                unit_surplus[..., None],
+            ],
+            dim=-1,
+        )  # (B, L, UNIT_FEATURES)
         valid_gap = (torch.arange(L + 1, device=text.device)[None, :] <= lengths[:, :1]).float()
-        gap = torch.cat([valid_gap[..., None],
-                         torch.stack([before, after, before * (here > 0)], dim=2).amax(-1) * scale], dim=-1)  # (B, L+1, GAP_FEATURES)
+        gap = torch.cat(
+            [valid_gap[..., None], torch.stack([before, after, before * (here > 0)], dim=2).amax(-1) * scale], dim=-1
+        )  # (B, L+1, GAP_FEATURES)
 
         lacking = (surplus[:, None, SLOT_FIRST:] < 0).to(RUN_DTYPE)  # (B, 1, K)
 
@@ -182,11 +200,30 @@ class AlignmentFeatures(nn.Module):
         replace = pair(ins_left[:, :L], ins_right[:, 1:], rep_both)  # (B, L, K)
 
         text_len, ref_len = lengths[:, 0], lengths[:, 1]
-        identical = (text == ref).all(1).float()  # only at an episode's start: an edit that reaches the reference ends it
-        glob = torch.stack([text_len / L, ref_len / L, (text_len - ref_len) / L, (unit[..., 4] > 0).float().sum(1) / L,
-                            (-surplus[:, SLOT_FIRST:]).clamp(min=0).sum(1) / L, unit_surplus.sum(1) * 3 / L, identical], dim=-1)
-        return {"unit": unit, "gap": gap, "insert": insert, "replace": replace, "need": need, "global": glob,
-                "mask": action_mask(obs, L, K)}
+        identical = (
+            (text == ref).all(1).float()
+        )  # only at an episode's start: an edit that reaches the reference ends it
+        glob = torch.stack(
+            [
+                text_len / L,
+                ref_len / L,
+                (text_len - ref_len) / L,
+                (unit[..., 4] > 0).float().sum(1) / L,
+                (-surplus[:, SLOT_FIRST:]).clamp(min=0).sum(1) / L,
+                unit_surplus.sum(1) * 3 / L,
+                identical,
+            ],
+            dim=-1,
+        )
+        return {
+            "unit": unit,
+            "gap": gap,
+            "insert": insert,
+            "replace": replace,
+            "need": need,
+            "global": glob,
+            "mask": action_mask(obs, L, K),
+        }
 
 
 class SequenceEncoder(nn.Module):
@@ -224,11 +261,15 @@ class PairHead(nn.Module):
         self.table = nn.Linear(dim, PAIR_CODES * outputs)
         self.need = nn.Linear(dim, NEED_CODES * outputs)
 
-    def forward(self, positions: torch.Tensor, codes: torch.Tensor, pooled: torch.Tensor, need: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, positions: torch.Tensor, codes: torch.Tensor, pooled: torch.Tensor, need: torch.Tensor
+    ) -> torch.Tensor:
         B, P, K = codes.shape
         table = self.table(positions).view(B, P, PAIR_CODES, self.outputs)
         per_pair = table.gather(2, codes[..., None].expand(B, P, K, self.outputs))  # (B, P, K, outputs)
-        per_candidate = self.need(pooled).view(B, NEED_CODES, self.outputs).gather(1, need[..., None].expand(B, K, self.outputs))
+        per_candidate = (
+            self.need(pooled).view(B, NEED_CODES, self.outputs).gather(1, need[..., None].expand(B, K, self.outputs))
+        )
         return (per_pair + per_candidate[:, None]).flatten(1, 2)  # (B, P*K, outputs)
 
 
@@ -240,8 +281,16 @@ class EditNetwork(nn.Module):
     """Scores (B, n) of every action of a batch of "ids" observations, or (B, n, outputs) with
     ``outputs > 1`` (quantiles); :meth:`summary` is the state vector a value head reads."""
 
-    def __init__(self, max_length: int, num_candidates: int, encoder: str = "none", dim: int = 32,
-                 layers: int = 1, heads: int = 4, outputs: int = 1):
+    def __init__(
+        self,
+        max_length: int,
+        num_candidates: int,
+        encoder: str = "none",
+        dim: int = 32,
+        layers: int = 1,
+        heads: int = 4,
+        outputs: int = 1,
+    ):
         super().__init__()
         self.L, self.K, self.outputs = max_length, num_candidates, outputs
         self.summary_dim = dim + GLOBAL_FEATURES
@@ -275,10 +324,13 @@ class EditNetwork(nn.Module):
         valid = f["unit"][..., :1]
         pooled = (units * valid).sum(1) / valid.sum(1).clamp(min=1)
         summary = torch.cat([pooled, f["global"]], dim=-1)
-        scores = torch.cat([
-            self.stop_head(summary)[:, None],
-            self.delete_head(units),
-            self.insert_head(gaps, f["insert"], pooled, f["need"]),
-            self.replace_head(units, f["replace"], pooled, f["need"]),
-        ], dim=1)  # (B, n, outputs)
+        scores = torch.cat(
+            [
+                self.stop_head(summary)[:, None],
+                self.delete_head(units),
+                self.insert_head(gaps, f["insert"], pooled, f["need"]),
+                self.replace_head(units, f["replace"], pooled, f["need"]),
+            ],
+            dim=1,
+        )  # (B, n, outputs)
         return (scores.squeeze(-1) if self.outputs == 1 else scores), summary

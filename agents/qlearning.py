@@ -21,10 +21,11 @@ episode does bootstrap). What s and a are is the *key* (``Args.state_key``):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Callable, Literal, get_args
+from typing import Literal, get_args
 
 import gymnasium as gym
 import numpy as np
@@ -81,8 +82,12 @@ class Args:
     def __post_init__(self) -> None:
         if self.state_key not in STATE_KEYS:
             raise ValueError(f"state_key={self.state_key!r} is not supported; expected one of {STATE_KEYS}")
-        check_fields(self, positive=("steps",), non_negative=("seed",),
-                     unit_interval=("gamma", "epsilon_start", "epsilon_end", "exploration_fraction"))
+        check_fields(
+            self,
+            positive=("steps",),
+            non_negative=("seed",),
+            unit_interval=("gamma", "epsilon_start", "epsilon_end", "exploration_fraction"),
+        )
         for name in ("alpha_start", "alpha_end"):
             if getattr(self, name) is not None:
                 check_fields(self, unit_interval=(name,))
@@ -108,8 +113,17 @@ class QTable:
         best = np.flatnonzero(values == values.max())
         return int(rng.choice(best)) if rng is not None else int(best[0])
 
-    def update(self, state: State, edit: EditKey, reward: float, next_state: State, next_edits: list[EditKey],
-               terminated: bool, alpha: float, gamma: float) -> float:
+    def update(
+        self,
+        state: State,
+        edit: EditKey,
+        reward: float,
+        next_state: State,
+        next_edits: list[EditKey],
+        terminated: bool,
+        alpha: float,
+        gamma: float,
+    ) -> float:
         """One Q-learning update; ``next_edits`` are the valid edits of ``next_state``. Returns the TD error."""
         bootstrap = 0.0 if terminated else max(self.value(next_state, e) for e in next_edits)
         error = reward + gamma * bootstrap - self.value(state, edit)
@@ -142,7 +156,7 @@ def exact_keys(env: gym.Env, obs: dict, info: dict) -> tuple[State, np.ndarray, 
     return (info["text"], info["reference"]), actions, [base.decode_action(int(a)) for a in actions]
 
 
-@lru_cache(maxsize=None)
+@cache
 def alignment_features(max_length: int, num_candidates: int) -> AlignmentFeatures:
     """One parameter-free feature module per layout, built once rather than at every step."""
     return AlignmentFeatures(max_length, num_candidates)
@@ -176,8 +190,12 @@ def alignment_keys(env: gym.Env, obs: dict, info: dict) -> tuple[State, np.ndarr
     text, ref = np.asarray(obs["text_slots"][:text_len]), np.asarray(obs["reference_slots"][:ref_len])
     size = base.num_candidates + SLOT_FIRST
     difference = np.bincount(text, minlength=size) - np.bincount(ref, minlength=size)
-    state = (int(np.clip(text_len - ref_len, -2, 2)), int(min(np.maximum(-difference, 0).sum(), 3)),
-             int(min(np.maximum(difference, 0).sum(), 3)), bool(text_len == ref_len and (text == ref).all()))
+    state = (
+        int(np.clip(text_len - ref_len, -2, 2)),
+        int(min(np.maximum(-difference, 0).sum(), 3)),
+        int(min(np.maximum(difference, 0).sum(), 3)),
+        bool(text_len == ref_len and (text == ref).all()),
+    )
     return state, actions, [tuple(int(x) if not isinstance(x, str) else x for x in key) for key in keys]
 
 
@@ -253,8 +271,14 @@ def start(args: Args, env_kwargs: dict) -> TrainingState:
     return TrainingState(args, env_kwargs, QTable(), env, np.random.default_rng(args.seed), obs, info)
 
 
-def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, checkpoints: Checkpoints | None = None,
-          durability: Durability | None = None) -> Agent:
+def train(
+    args: Args,
+    env_kwargs: dict,
+    out_dir: Path,
+    progress: bool = True,
+    checkpoints: Checkpoints | None = None,
+    durability: Durability | None = None,
+) -> Agent:
     """Train from scratch, or with ``durability.resume`` from its saved state (``args.steps`` is then
     the run's new total; every other argument is the saved run's)."""
     state = resume_or_start(durability, args, lambda: start(args, env_kwargs))
@@ -278,8 +302,9 @@ def train(args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, ch
             state.step += 1
             state.episode_return, state.episode_length = state.episode_return + reward, state.episode_length + 1
             if terminated or truncated:
-                logger.episode(state.step, state.episode_return, state.episode_length, state.info["solved"],
-                               state.info["score"])
+                logger.episode(
+                    state.step, state.episode_return, state.episode_length, state.info["solved"], state.info["score"]
+                )
                 state.obs, state.info = env.reset()
                 key, actions, edits = keys(env, state.obs, state.info)
                 state.episode_return, state.episode_length = 0.0, 0

@@ -27,11 +27,18 @@ AGENTS: dict[str, str] = {
     "qlearning": "agents.qlearning",
     "bc": "agents.bc",
     "rllib-ppo": "agents.rllib_ppo",
+    "lm": "agents.lm",
 }
 """algorithm name -> module"""
 
-EXTRAS: dict[str, str] = {"torch": "agents", "tqdm": "agents", "ray": "rllib", "minari": "minari",
-                          "stable_baselines3": "sb3", "sb3_contrib": "sb3"}
+EXTRAS: dict[str, str] = {
+    "torch": "agents",
+    "tqdm": "agents",
+    "ray": "rllib",
+    "minari": "minari",
+    "stable_baselines3": "sb3",
+    "sb3_contrib": "sb3",
+}
 """a missing top-level package -> the extra of textedit-env that installs it"""
 
 
@@ -62,8 +69,13 @@ def field_docs(cls: type) -> dict[str, str]:
     tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
     body, docs = tree.body[0].body, {}
     for node, after in zip(body, body[1:]):
-        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(after, ast.Expr)
-                and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str)):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
             docs[node.target.id] = " ".join(after.value.value.split())
     return docs
 
@@ -81,6 +93,6 @@ def load_agent(run_dir: Path, device: str | None = None):
         return module.Agent.load(run_dir, device)
     except Exception as err:  # noqa: BLE001  a truncated or foreign file (any unpickling error), edited args
         message = " ".join(str(err).split())[:300]
-        raise ValueError(f"cannot load the {manifest['algo']} agent in {str(run_dir)!r}: {type(err).__name__}: "
-                         f"{message}") from None
-
+        raise ValueError(
+            f"cannot load the {manifest['algo']} agent in {str(run_dir)!r}: {type(err).__name__}: {message}"
+        ) from None

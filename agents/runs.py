@@ -15,10 +15,11 @@ import os
 import pickle
 import shutil
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, Callable
+from typing import Any
 
 from agents.common import atomic_write
 
@@ -76,8 +77,9 @@ def claim(run_dir: Path, resume: bool, overwrite: bool) -> RunLock:
     others = [p for p in run_dir.iterdir() if p.name != LOCK]
     if others and not (resume or overwrite):
         lock.release()
-        raise RunDirectoryError(f"{str(run_dir)!r} already holds a run: pass --resume to continue it or --overwrite "
-                                "to replace it")
+        raise RunDirectoryError(
+            f"{str(run_dir)!r} already holds a run: pass --resume to continue it or --overwrite to replace it"
+        )
     if overwrite:
         for path in others:
             shutil.rmtree(path) if path.is_dir() else path.unlink()

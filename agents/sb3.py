@@ -76,8 +76,13 @@ class CombinedExtractor(SB3CombinedExtractor):
 class EditScores(BasePolicy):
     """A ``q_net`` (Q-values, (B, n)) or ``quantile_net`` ((B, n_quantiles, n)) for SB3's DQN and QR-DQN."""
 
-    def __init__(self, observation_space: spaces.Dict, action_space: spaces.Discrete, network_kwargs: dict,
-                 n_quantiles: int | None = None):
+    def __init__(
+        self,
+        observation_space: spaces.Dict,
+        action_space: spaces.Discrete,
+        network_kwargs: dict,
+        n_quantiles: int | None = None,
+    ):
         super().__init__(observation_space, action_space)
         self.network_kwargs, self.n_quantiles = network_kwargs, n_quantiles
         self.network = EditNetwork.for_space(observation_space, outputs=n_quantiles or 1, **network_kwargs)
@@ -92,15 +97,27 @@ class EditScores(BasePolicy):
         return (q if self.n_quantiles is None else q.mean(dim=1)).argmax(dim=1).reshape(-1)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
-        return {**super()._get_constructor_parameters(), "network_kwargs": self.network_kwargs,
-                "n_quantiles": self.n_quantiles}
+        return {
+            **super()._get_constructor_parameters(),
+            "network_kwargs": self.network_kwargs,
+            "n_quantiles": self.n_quantiles,
+        }
 
 
 class _SharedNetwork:
     """Takes the network's arguments from ``policy_kwargs`` before SB3's own, and saves them with the policy."""
 
-    def __init__(self, observation_space: spaces.Dict, action_space: spaces.Discrete, lr_schedule,
-                 encoder: str = "none", dim: int = 32, layers: int = 1, heads: int = 4, **kwargs):
+    def __init__(
+        self,
+        observation_space: spaces.Dict,
+        action_space: spaces.Discrete,
+        lr_schedule,
+        encoder: str = "none",
+        dim: int = 32,
+        layers: int = 1,
+        heads: int = 4,
+        **kwargs,
+    ):
         self.network_kwargs = {"encoder": encoder, "dim": dim, "layers": layers, "heads": heads}
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
@@ -119,7 +136,9 @@ class TextEditQRDQNPolicy(_SharedNetwork, QRDQNPolicy):
     """Quantiles of Q from the shared network (``n_quantiles`` outputs per action) for ``sb3_contrib.QRDQN``."""
 
     def make_quantile_net(self) -> EditScores:
-        return EditScores(self.observation_space, self.action_space, self.network_kwargs, self.n_quantiles).to(self.device)
+        return EditScores(self.observation_space, self.action_space, self.network_kwargs, self.n_quantiles).to(
+            self.device
+        )
 
 
 class _SharedNetworkActorCritic(_SharedNetwork):
@@ -134,7 +153,9 @@ class _SharedNetworkActorCritic(_SharedNetwork):
     def _distribution_and_values(self, obs: dict[str, torch.Tensor], action_masks=None):
         features = self.network.features(obs)
         logits, summary = self.network.scores_and_summary(features)
-        distribution = self.action_dist.proba_distribution(action_logits=logits.masked_fill(~features["mask"], INVALID_LOGIT))
+        distribution = self.action_dist.proba_distribution(
+            action_logits=logits.masked_fill(~features["mask"], INVALID_LOGIT)
+        )
         if action_masks is not None:
             distribution.apply_masking(action_masks)
         return distribution, self.value_net(summary)
@@ -163,5 +184,11 @@ class MaskableTextEditPolicy(_SharedNetworkActorCritic, MaskableActorCriticPolic
     """Logits of the shared network and a value head for ``sb3_contrib.MaskablePPO`` (its masks apply too)."""
 
 
-__all__ = ["TextEditDQNPolicy", "TextEditQRDQNPolicy", "TextEditActorCriticPolicy", "MaskableTextEditPolicy",
-           "EditScores", "CombinedExtractor"]
+__all__ = [
+    "TextEditDQNPolicy",
+    "TextEditQRDQNPolicy",
+    "TextEditActorCriticPolicy",
+    "MaskableTextEditPolicy",
+    "EditScores",
+    "CombinedExtractor",
+]

@@ -74,8 +74,13 @@ def run_case(name: str) -> dict:
     seconds = time.perf_counter() - start
     step = float(np.mean(step_seconds))
     return {
-        "case": name, "actions": int(rewards.size), "valid": int(base.action_masks().sum()), "seconds": seconds,
-        "peak_growth_mib": _peak_mib() - before, "step_ms": 1000 * step, "ratio": seconds / (rewards.size * step),
+        "case": name,
+        "actions": int(rewards.size),
+        "valid": int(base.action_masks().sum()),
+        "seconds": seconds,
+        "peak_growth_mib": _peak_mib() - before,
+        "step_ms": 1000 * step,
+        "ratio": seconds / (rewards.size * step),
     }
 
 

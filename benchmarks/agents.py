@@ -29,10 +29,11 @@ import os
 import platform
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -80,16 +81,36 @@ PAIRS = [
 # A step penalty makes the fewest edits the optimal path: without it every path to the reference
 # has the same undiscounted return (the final score minus the initial score).
 QLEARNING_KWARGS = {"dataset": PAIRS, "split": "all", "step_penalty": 0.01}
-QLEARNING_EPISODE_STEPS = 4  # the tasks need at most 2 edits: short training episodes keep exploring near the start states
+QLEARNING_EPISODE_STEPS = (
+    4  # the tasks need at most 2 edits: short training episodes keep exploring near the start states
+)
 EVAL_SEED = 1000
 
 SETTINGS = {
-    "full": {"speed_steps": 10_000, "speed_rounds": 3, "task_steps": 50_000, "seeds": 3, "episodes": 200,
-             "ablation_steps": 6_000, "ablation_seeds": 5, "ablation_episodes": 100, "qlearning_steps": 150_000,
-             "transfer_steps": 20_000},
-    "quick": {"speed_steps": 1_200, "speed_rounds": 1, "task_steps": 1_200, "seeds": 1, "episodes": 10,
-              "ablation_steps": 1_200, "ablation_seeds": 1, "ablation_episodes": 5, "qlearning_steps": 2_000,
-              "transfer_steps": 600},
+    "full": {
+        "speed_steps": 10_000,
+        "speed_rounds": 3,
+        "task_steps": 50_000,
+        "seeds": 3,
+        "episodes": 200,
+        "ablation_steps": 6_000,
+        "ablation_seeds": 5,
+        "ablation_episodes": 100,
+        "qlearning_steps": 150_000,
+        "transfer_steps": 20_000,
+    },
+    "quick": {
+        "speed_steps": 1_200,
+        "speed_rounds": 1,
+        "task_steps": 1_200,
+        "seeds": 1,
+        "episodes": 10,
+        "ablation_steps": 1_200,
+        "ablation_seeds": 1,
+        "ablation_episodes": 5,
+        "qlearning_steps": 2_000,
+        "transfer_steps": 600,
+    },
 }
 QUICK_TASKS = ("tiny-bleu",)
 QUICK_ABLATIONS = ("defaults", "3-step returns")
@@ -120,14 +141,23 @@ def task_run(task: str, seed: int, steps: int, episodes: int) -> dict:
     env_kwargs = TASKS[task]
     agent, seconds = train_dqn(env_kwargs, dqn.Args(steps=steps, seed=seed))
     result = evaluate(make_env(env_kwargs, "test"), agent, episodes, EVAL_SEED)
-    return {"task": task, "seed": seed, "train_seconds": seconds, "steps_per_second": steps / seconds,
-            "stop_rate_at_reference": stop_rate_at_reference(env_kwargs, agent, episodes), **result}
+    return {
+        "task": task,
+        "seed": seed,
+        "train_seconds": seconds,
+        "steps_per_second": steps / seconds,
+        "stop_rate_at_reference": stop_rate_at_reference(env_kwargs, agent, episodes),
+        **result,
+    }
 
 
 def baselines(task: str, episodes: int) -> dict:
     """The greedy look-ahead and the oracle on the episodes the agents are evaluated on."""
     env = make_env(TASKS[task], "test")
-    return {name: evaluate(env, policy, episodes, EVAL_SEED) for name, policy in (("greedy", greedy_policy), ("oracle", oracle_policy))}
+    return {
+        name: evaluate(env, policy, episodes, EVAL_SEED)
+        for name, policy in (("greedy", greedy_policy), ("oracle", oracle_policy))
+    }
 
 
 def ablation_run(variant: str, seed: int, steps: int, episodes: int) -> dict:
@@ -145,24 +175,41 @@ def speed_round(task: str, steps: int, seed: int, episodes: int) -> dict:
     env = gym.make("TextEdit-v0", max_episode_steps=TRAIN_EPISODE_STEPS, **env_kwargs)
     # SB3's defaults (train_freq 4, batch 32, ...) but the same buffer and warm-up as ours: its 1M
     # default buffer would allocate gigabytes of observations.
-    model = DQN("MultiInputPolicy", env, seed=seed, device="cpu", buffer_size=args.buffer_size,
-                learning_starts=args.learning_starts)
+    model = DQN(
+        "MultiInputPolicy",
+        env,
+        seed=seed,
+        device="cpu",
+        buffer_size=args.buffer_size,
+        learning_starts=args.learning_starts,
+    )
     start = time.perf_counter()
     model.learn(steps)
     sb3_rate = steps / (time.perf_counter() - start)
     agent, seconds = train_dqn(env_kwargs, args)
     test = make_env(env_kwargs, "test")
     sb3_solve = evaluate(test, lambda e, obs, info: int(model.predict(obs, deterministic=True)[0]), episodes, EVAL_SEED)
-    return {"task": task, "seed": seed, "steps": steps, "sb3_steps_per_second": sb3_rate,
-            "dqn_steps_per_second": steps / seconds, "ratio": steps / seconds / sb3_rate,
-            "sb3_solve_rate": sb3_solve["solve_rate"], "dqn_solve_rate": evaluate(test, agent, episodes, EVAL_SEED)["solve_rate"]}
+    return {
+        "task": task,
+        "seed": seed,
+        "steps": steps,
+        "sb3_steps_per_second": sb3_rate,
+        "dqn_steps_per_second": steps / seconds,
+        "ratio": steps / seconds / sb3_rate,
+        "sb3_solve_rate": sb3_solve["solve_rate"],
+        "dqn_solve_rate": evaluate(test, agent, episodes, EVAL_SEED)["solve_rate"],
+    }
 
 
 def qlearning_run(steps: int, episodes: int) -> dict:
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        agent = qlearning.train(qlearning.Args(steps=steps), {**QLEARNING_KWARGS, "max_episode_steps": QLEARNING_EPISODE_STEPS},
-                                Path(out), progress=False)
+        agent = qlearning.train(
+            qlearning.Args(steps=steps),
+            {**QLEARNING_KWARGS, "max_episode_steps": QLEARNING_EPISODE_STEPS},
+            Path(out),
+            progress=False,
+        )
         seconds = time.perf_counter() - start
     env = make_env(QLEARNING_KWARGS)
     result, oracle = evaluate(env, agent, episodes, 0), evaluate(env, oracle_policy, episodes, 0)
@@ -174,8 +221,14 @@ def qlearning_run(steps: int, episodes: int) -> dict:
             obs, _, terminated, truncated, info = env.step(agent(env, obs, info))
             steps_taken, done = steps_taken + 1, terminated or truncated
         hits += info["solved"] and steps_taken == distance
-    return {"steps": steps, "train_seconds": seconds, "states": len(agent.table.q), "agent": result, "oracle": oracle,
-            "oracle_edits_rate": hits / episodes}
+    return {
+        "steps": steps,
+        "train_seconds": seconds,
+        "states": len(agent.table.q),
+        "agent": result,
+        "oracle": oracle,
+        "oracle_edits_rate": hits / episodes,
+    }
 
 
 TRANSFER_TASKS = ("tiny-bleu", "easy-bleu")
@@ -192,14 +245,23 @@ def transfer_run(task: str, agent_name: str, seed: int, steps: int, episodes: in
             agent = dqn.train(dqn.Args(steps=steps, seed=seed), env_kwargs, Path(out), progress=False)
         else:
             args = qlearning.Args(steps=steps, seed=seed, state_key=agent_name.split()[1])
-            agent = qlearning.train(args, {**env_kwargs, "max_episode_steps": TRAIN_EPISODE_STEPS}, Path(out), progress=False)
+            agent = qlearning.train(
+                args, {**env_kwargs, "max_episode_steps": TRAIN_EPISODE_STEPS}, Path(out), progress=False
+            )
     seconds = time.perf_counter() - start
     test = evaluate(make_env(env_kwargs, "test"), agent, episodes, EVAL_SEED)
     coverage = agent.known / agent.lookups if hasattr(agent, "lookups") else None
     train = evaluate(make_env(env_kwargs, "train"), agent, episodes, EVAL_SEED)
-    return {"task": task, "agent": agent_name, "seed": seed, "train_seconds": seconds, "test_solve_rate": test["solve_rate"],
-            "test_coverage": coverage, "train_solve_rate": train["solve_rate"],
-            "states": len(agent.table.q) if hasattr(agent, "table") else None}
+    return {
+        "task": task,
+        "agent": agent_name,
+        "seed": seed,
+        "train_seconds": seconds,
+        "test_solve_rate": test["solve_rate"],
+        "test_coverage": coverage,
+        "train_solve_rate": train["solve_rate"],
+        "states": len(agent.table.q) if hasattr(agent, "table") else None,
+    }
 
 
 def parallel(jobs: list[tuple[Callable, tuple]], workers: int) -> list[Any]:
@@ -222,17 +284,23 @@ def mean_sd(values: list[float], digits: int = 3) -> str:
 
 
 def speed_section(rows: list[dict], config: dict) -> list[str]:
-    lines = ["## Speed: DQN against SB3 DQN, side by side", "",
-             f"Each round trains SB3 `DQN(\"MultiInputPolicy\")` (its defaults: `train_freq=4`, `batch_size=32`; "
-             f"with our buffer size and warm-up) and then `agents.dqn` with its defaults for {config['speed_steps']:,} "
-             f"environment steps each on the same environment (training episodes cut at {TRAIN_EPISODE_STEPS} steps), "
-             "one torch thread each, in one process, so both see the same machine load. Solve rate: greedy "
-             f"evaluation on {config['episodes']} test episodes after that budget.", "",
-             "| task | round | SB3 DQN steps/s | DQN steps/s | ratio | SB3 DQN solve rate | DQN solve rate |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "## Speed: DQN against SB3 DQN, side by side",
+        "",
+        f'Each round trains SB3 `DQN("MultiInputPolicy")` (its defaults: `train_freq=4`, `batch_size=32`; '
+        f"with our buffer size and warm-up) and then `agents.dqn` with its defaults for {config['speed_steps']:,} "
+        f"environment steps each on the same environment (training episodes cut at {TRAIN_EPISODE_STEPS} steps), "
+        "one torch thread each, in one process, so both see the same machine load. Solve rate: greedy "
+        f"evaluation on {config['episodes']} test episodes after that budget.",
+        "",
+        "| task | round | SB3 DQN steps/s | DQN steps/s | ratio | SB3 DQN solve rate | DQN solve rate |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['task']} | {r['seed']} | {r['sb3_steps_per_second']:.0f} | {r['dqn_steps_per_second']:.0f} | "
-                     f"{r['ratio']:.2f}x | {r['sb3_solve_rate']:.3f} | {r['dqn_solve_rate']:.3f} |")
+        lines.append(
+            f"| {r['task']} | {r['seed']} | {r['sb3_steps_per_second']:.0f} | {r['dqn_steps_per_second']:.0f} | "
+            f"{r['ratio']:.2f}x | {r['sb3_solve_rate']:.3f} | {r['dqn_solve_rate']:.3f} |"
+        )
     lines += [""]
     for task in dict.fromkeys(r["task"] for r in rows):
         ratios = [r["ratio"] for r in rows if r["task"] == task]
@@ -241,72 +309,106 @@ def speed_section(rows: list[dict], config: dict) -> list[str]:
 
 
 def tasks_section(rows: list[dict], bases: dict, config: dict) -> list[str]:
-    lines = ["## DQN on every task", "",
-             f"`dqn.Args(steps={config['task_steps']})`, other arguments at their defaults ({dqn.Args()}); "
-             f"{config['seeds']} seeds per task; greedy evaluation on the same {config['episodes']} test-split episodes "
-             f"(sentences never seen in training; reset seeds {EVAL_SEED}+i, at most 50 steps) as the greedy one-step "
-             "look-ahead (`textedit_env.policies.greedy_policy`) and the oracle. Solved steps: mean episode length over the "
-             "solved episodes. Cut: share of episodes that ran to the time limit. Stops: share of episodes started "
-             "at the reference in which the agent stops at once.", "",
-             "| task | DQN solve rate (mean ± sd) | min | greedy | oracle | DQN solved steps | oracle steps | ratio | "
-             "cut | stops | train s | steps/s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "## DQN on every task",
+        "",
+        f"`dqn.Args(steps={config['task_steps']})`, other arguments at their defaults ({dqn.Args()}); "
+        f"{config['seeds']} seeds per task; greedy evaluation on the same {config['episodes']} test-split episodes "
+        f"(sentences never seen in training; reset seeds {EVAL_SEED}+i, at most 50 steps) as the greedy one-step "
+        "look-ahead (`textedit_env.policies.greedy_policy`) and the oracle. Solved steps: mean episode length over the "
+        "solved episodes. Cut: share of episodes that ran to the time limit. Stops: share of episodes started "
+        "at the reference in which the agent stops at once.",
+        "",
+        "| task | DQN solve rate (mean ± sd) | min | greedy | oracle | DQN solved steps | oracle steps | ratio | "
+        "cut | stops | train s | steps/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for task in dict.fromkeys(r["task"] for r in rows):
         runs = [r for r in rows if r["task"] == task]
         greedy, oracle = bases[task]["greedy"], bases[task]["oracle"]
         solved_steps = mean_of_solved(runs)
         lines.append(
             f"| {task} | {mean_sd([r['solve_rate'] for r in runs])} | {min(r['solve_rate'] for r in runs):.3f} | "
-            f"{greedy['solve_rate']:.3f} | {oracle['solve_rate']:.3f} | {solved_steps:.2f} | {oracle['mean_steps']:.2f} | "
+            f"{greedy['solve_rate']:.3f} | {oracle['solve_rate']:.3f} | {solved_steps:.2f} | "
+            f"{oracle['mean_steps']:.2f} | "
             f"{solved_steps / oracle['mean_steps']:.2f} | {np.mean([r['truncated_rate'] for r in runs]):.3f} | "
-            f"{np.mean([r['stop_rate_at_reference'] for r in runs]):.2f} | {np.mean([r['train_seconds'] for r in runs]):.0f} | "
-            f"{np.mean([r['steps_per_second'] for r in runs]):.0f} |")
-    lines += ["", "Task environments: " + "; ".join(f"{t}: `{_shown(TASKS[t])}`" for t in dict.fromkeys(r["task"] for r in rows)) + "."]
+            f"{np.mean([r['stop_rate_at_reference'] for r in runs]):.2f} | "
+            f"{np.mean([r['train_seconds'] for r in runs]):.0f} | "
+            f"{np.mean([r['steps_per_second'] for r in runs]):.0f} |"
+        )
+    lines += [
+        "",
+        "Task environments: "
+        + "; ".join(f"{t}: `{_shown(TASKS[t])}`" for t in dict.fromkeys(r["task"] for r in rows))
+        + ".",
+    ]
     return lines + [""]
 
 
 def ablations_section(rows: list[dict], config: dict) -> list[str]:
-    lines = ["## Ablations", "",
-             f"One change at a time from the defaults, on {ABLATION_TASK} (`{TASKS[ABLATION_TASK]}`) with "
-             f"{config['ablation_steps']:,} training steps (a budget at which the defaults are not yet at their best), "
-             f"{config['ablation_seeds']} seeds, {config['ablation_episodes']} test episodes each.", "",
-             "| variant | arguments | solve rate (mean ± sd) | min | solved steps | cut | steps/s |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "## Ablations",
+        "",
+        f"One change at a time from the defaults, on {ABLATION_TASK} (`{TASKS[ABLATION_TASK]}`) with "
+        f"{config['ablation_steps']:,} training steps (a budget at which the defaults are not yet at their best), "
+        f"{config['ablation_seeds']} seeds, {config['ablation_episodes']} test episodes each.",
+        "",
+        "| variant | arguments | solve rate (mean ± sd) | min | solved steps | cut | steps/s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for variant in dict.fromkeys(r["variant"] for r in rows):
         runs = [r for r in rows if r["variant"] == variant]
-        lines.append(f"| {variant} | `{ABLATIONS[variant]}` | {mean_sd([r['solve_rate'] for r in runs])} | "
-                     f"{min(r['solve_rate'] for r in runs):.3f} | {mean_of_solved(runs):.2f} | "
-                     f"{np.mean([r['truncated_rate'] for r in runs]):.3f} | {np.mean([r['steps_per_second'] for r in runs]):.0f} |")
+        lines.append(
+            f"| {variant} | `{ABLATIONS[variant]}` | {mean_sd([r['solve_rate'] for r in runs])} | "
+            f"{min(r['solve_rate'] for r in runs):.3f} | {mean_of_solved(runs):.2f} | "
+            f"{np.mean([r['truncated_rate'] for r in runs]):.3f} | "
+            f"{np.mean([r['steps_per_second'] for r in runs]):.0f} |"
+        )
     return lines + [""]
 
 
 def qlearning_section(row: dict, transfer: list[dict], config: dict) -> list[str]:
     agent, oracle = row["agent"], row["oracle"]
-    lines = ["## Q-learning (tabular)", "",
-             f"`qlearning.Args(steps={row['steps']})` (other arguments at their defaults: {qlearning.Args(steps=row['steps'])}) "
-             f"on 6 fixed pairs (`dataset=PAIRS, split='all', step_penalty=0.01`), training episodes cut at "
-             f"{QLEARNING_EPISODE_STEPS} steps, greedy evaluation on {config['episodes']} episodes.", "",
-             "| train s | states | solve rate | mean steps | oracle steps | solved with the oracle's number of edits |",
-             "|---|---|---|---|---|---|",
-             f"| {row['train_seconds']:.0f} | {row['states']} | {agent['solve_rate']:.3f} | {agent['mean_steps']:.3f} | "
-             f"{oracle['mean_steps']:.3f} | {row['oracle_edits_rate']:.3f} |", "",
-             "### State keys that transfer", "",
-             f"Each agent trains for {config['transfer_steps']:,} steps on the train split ({config['seeds']} seeds), and is "
-             f"evaluated on {config['episodes']} episodes of the test split (sentences it never saw) and of the train split. "
-             "Exact: `state_key=\"exact\"`, (text, reference) states; alignment: `state_key=\"alignment\"`, keys from the "
-             "observation's alignment features (the same update rule); DQN: `agents.dqn` with its defaults. Coverage: share "
-             "of the test states met that were in the table.", "",
-             "| task | agent | test solve rate (mean ± sd) | test coverage | train solve rate | table states | train s |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "## Q-learning (tabular)",
+        "",
+        f"`qlearning.Args(steps={row['steps']})` (other arguments at their defaults: "
+        f"{qlearning.Args(steps=row['steps'])}) "
+        f"on 6 fixed pairs (`dataset=PAIRS, split='all', step_penalty=0.01`), training episodes cut at "
+        f"{QLEARNING_EPISODE_STEPS} steps, greedy evaluation on {config['episodes']} episodes.",
+        "",
+        "| train s | states | solve rate | mean steps | oracle steps | solved with the oracle's number of edits |",
+        "|---|---|---|---|---|---|",
+        f"| {row['train_seconds']:.0f} | {row['states']} | {agent['solve_rate']:.3f} | {agent['mean_steps']:.3f} | "
+        f"{oracle['mean_steps']:.3f} | {row['oracle_edits_rate']:.3f} |",
+        "",
+        "### State keys that transfer",
+        "",
+        f"Each agent trains for {config['transfer_steps']:,} steps on the train split ({config['seeds']} "
+        f"seeds), and is "
+        f"evaluated on {config['episodes']} episodes of the test split (sentences it never saw) and of the "
+        f"train split. "
+        'Exact: `state_key="exact"`, (text, reference) states; alignment: `state_key="alignment"`, keys from the '
+        "observation's alignment features (the same update rule); DQN: `agents.dqn` with its defaults. Coverage: share "
+        "of the test states met that were in the table.",
+        "",
+        "| task | agent | test solve rate (mean ± sd) | test coverage | train solve rate | table states | train s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for task in dict.fromkeys(r["task"] for r in transfer):
         for name in TRANSFER_AGENTS:
             runs = [r for r in transfer if r["task"] == task and r["agent"] == name]
             if not runs:
                 continue
-            coverage = f"{np.mean([r['test_coverage'] for r in runs]):.3f}" if runs[0]["test_coverage"] is not None else "-"
+            coverage = (
+                f"{np.mean([r['test_coverage'] for r in runs]):.3f}" if runs[0]["test_coverage"] is not None else "-"
+            )
             states = f"{np.mean([r['states'] for r in runs]):.0f}" if runs[0]["states"] is not None else "-"
-            lines.append(f"| {task} | {name} | {mean_sd([r['test_solve_rate'] for r in runs])} | {coverage} | "
-                         f"{np.mean([r['train_solve_rate'] for r in runs]):.3f} | {states} | "
-                         f"{np.mean([r['train_seconds'] for r in runs]):.0f} |")
+            lines.append(
+                f"| {task} | {name} | {mean_sd([r['test_solve_rate'] for r in runs])} | {coverage} | "
+                f"{np.mean([r['train_solve_rate'] for r in runs]):.3f} | {states} | "
+                f"{np.mean([r['train_seconds'] for r in runs]):.0f} |"
+            )
     return lines + [""]
 
 
@@ -323,8 +425,13 @@ PARALLEL_SECTIONS = ("tasks", "ablations", "transfer")  # the others run one thi
 
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", nargs="*", choices=SECTIONS, default=list(SECTIONS),
-                        help="the sections to run (none: only rebuild agents.md from agents.json)")
+    parser.add_argument(
+        "--sections",
+        nargs="*",
+        choices=SECTIONS,
+        default=list(SECTIONS),
+        help="the sections to run (none: only rebuild agents.md from agents.json)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="training runs in parallel (tasks, ablations, transfer)")
     parser.add_argument("--quick", action="store_true", help="a small end-to-end check (tiny budgets)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -340,16 +447,37 @@ def main(argv: list[str] | None = None) -> Path:
     data = json.loads(data_path.read_text()) if data_path.exists() else {}
     data.update(config=config, machine=f"{platform.machine()} {platform.system()}", versions=versions())
     runs: dict[str, Callable[[], Any]] = {
-        "speed": lambda: [speed_round(t, config["speed_steps"], r, config["episodes"])
-                          for t in speed_tasks for r in range(config["speed_rounds"])],
-        "tasks": lambda: parallel([(task_run, (t, s, config["task_steps"], config["episodes"]))
-                                   for t in tasks for s in range(config["seeds"])], options.workers),
-        "ablations": lambda: parallel([(ablation_run, (v, s, config["ablation_steps"], config["ablation_episodes"]))
-                                       for v in variants for s in range(config["ablation_seeds"])], options.workers),
+        "speed": lambda: [
+            speed_round(t, config["speed_steps"], r, config["episodes"])
+            for t in speed_tasks
+            for r in range(config["speed_rounds"])
+        ],
+        "tasks": lambda: parallel(
+            [
+                (task_run, (t, s, config["task_steps"], config["episodes"]))
+                for t in tasks
+                for s in range(config["seeds"])
+            ],
+            options.workers,
+        ),
+        "ablations": lambda: parallel(
+            [
+                (ablation_run, (v, s, config["ablation_steps"], config["ablation_episodes"]))
+                for v in variants
+                for s in range(config["ablation_seeds"])
+            ],
+            options.workers,
+        ),
         "qlearning": lambda: qlearning_run(config["qlearning_steps"], config["episodes"]),
-        "transfer": lambda: parallel([(transfer_run, (t, a, s, config["transfer_steps"], config["episodes"]))
-                                      for t in transfer_tasks for a in TRANSFER_AGENTS for s in range(config["seeds"])],
-                                     options.workers),
+        "transfer": lambda: parallel(
+            [
+                (transfer_run, (t, a, s, config["transfer_steps"], config["episodes"]))
+                for t in transfer_tasks
+                for a in TRANSFER_AGENTS
+                for s in range(config["seeds"])
+            ],
+            options.workers,
+        ),
     }
     for section in options.sections:
         start = time.perf_counter()
@@ -361,11 +489,16 @@ def main(argv: list[str] | None = None) -> Path:
             data.setdefault("workers", {})[section] = options.workers
         print(f"{section}: {data['minutes'][section]:.1f} min", flush=True)
 
-    lines = ["# Reference agents", "",
-             f"Produced by `python -m benchmarks.agents` on {data['machine']} ({len(os.sched_getaffinity(0))} cores), "
-             "one torch thread per run; runs at a time: " + ", ".join(f"{k} {v}" for k, v in data.get("workers", {}).items())
-             + f"; {data['versions']}. "
-             "Minutes per section: " + ", ".join(f"{k} {v:.1f}" for k, v in data["minutes"].items()) + ".", ""]
+    lines = [
+        "# Reference agents",
+        "",
+        f"Produced by `python -m benchmarks.agents` on {data['machine']} ({len(os.sched_getaffinity(0))} cores), "
+        "one torch thread per run; runs at a time: "
+        + ", ".join(f"{k} {v}" for k, v in data.get("workers", {}).items())
+        + f"; {data['versions']}. "
+        "Minutes per section: " + ", ".join(f"{k} {v:.1f}" for k, v in data["minutes"].items()) + ".",
+        "",
+    ]
     if "speed" in data:
         lines += speed_section(data["speed"], data["config"])
     if "tasks" in data:

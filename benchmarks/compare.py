@@ -25,11 +25,11 @@ import argparse
 import signal
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import torch
 
@@ -66,8 +66,15 @@ class Args:
     """a small end-to-end check: tiny-bleu, 1 seed, 300 steps, 10 episodes"""
 
 
-QUICK = {"tasks": ["tiny-bleu"], "seeds": 1, "steps": 300, "episodes": 10, "curve_points": 2, "curve_episodes": 5,
-         "bootstrap": 200}
+QUICK = {
+    "tasks": ["tiny-bleu"],
+    "seeds": 1,
+    "steps": 300,
+    "episodes": 10,
+    "curve_points": 2,
+    "curve_episodes": 5,
+    "bootstrap": 200,
+}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Args:
@@ -78,7 +85,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
         if isinstance(default, bool):
             parser.add_argument(flag, action="store_true")
         elif isinstance(default, list):
-            parser.add_argument(flag, nargs="+", default=default, choices=list(SUITE if f.name == "tasks" else ALGORITHMS))
+            parser.add_argument(
+                flag, nargs="+", default=default, choices=list(SUITE if f.name == "tasks" else ALGORITHMS)
+            )
         else:
             parser.add_argument(flag, type=type(default), default=default)
     argv = list(argv if argv is not None else sys.argv[1:])
@@ -121,20 +130,25 @@ def run(spec: RunSpec, curve_points: int, curve_episodes: int) -> dict:
 
     points = [round(spec.steps * (i + 1) / curve_points) for i in range(curve_points)]
     start = time.perf_counter()
-    trained = ALGORITHMS[spec.algorithm].trainer({**SUITE[spec.task].env_kwargs, "split": "train"}, spec.steps, spec.seed,
-                                                 Checkpoints(points, checkpoint))
+    trained = ALGORITHMS[spec.algorithm].trainer(
+        {**SUITE[spec.task].env_kwargs, "split": "train"}, spec.steps, spec.seed, Checkpoints(points, checkpoint)
+    )
     train_seconds = time.perf_counter() - start - eval_seconds
     start = time.perf_counter()
     result = evaluate(test_env, trained.policy, spec.episodes, spec.eval_seed)
     final_seconds = time.perf_counter() - start
     learner = trained.env_steps > 0
     return {
-        "kind": "run", **asdict(spec), **result,
+        "kind": "run",
+        **asdict(spec),
+        **result,
         "train_steps": trained.env_steps,
         "train_seconds": train_seconds,
         "wall_seconds": train_seconds + eval_seconds + final_seconds,
         # Training throughput; baselines, which do not train, report their evaluation's.
-        "steps_per_second": trained.env_steps / train_seconds if learner else result["mean_steps"] * spec.episodes / final_seconds,
+        "steps_per_second": trained.env_steps / train_seconds
+        if learner
+        else result["mean_steps"] * spec.episodes / final_seconds,
         "curve": curve if learner else None,
         "config": trained.config,
         "machine": machine(),
@@ -144,14 +158,19 @@ def run(spec: RunSpec, curve_points: int, curve_episodes: int) -> dict:
 
 def run_specs(args: Args) -> list[RunSpec]:
     algorithms = dict.fromkeys(["oracle", *args.algorithms])  # the oracle is the scale of every return
-    return [RunSpec(task, algorithm, seed, args.steps, args.episodes, args.eval_seed)
-            for task in args.tasks for algorithm in algorithms
-            if ALGORITHMS[algorithm].tasks is None or task in ALGORITHMS[algorithm].tasks
-            for seed in range(args.seeds)]
+    return [
+        RunSpec(task, algorithm, seed, args.steps, args.episodes, args.eval_seed)
+        for task in args.tasks
+        for algorithm in algorithms
+        if ALGORITHMS[algorithm].tasks is None or task in ALGORITHMS[algorithm].tasks
+        for seed in range(args.seeds)
+    ]
 
 
 def run_pending(args: Args, command: str) -> None:
-    done = {RunSpec(*(r[f.name] for f in fields(RunSpec))).key() for r in read_results(args.results) if r["kind"] == "run"}
+    done = {
+        RunSpec(*(r[f.name] for f in fields(RunSpec))).key() for r in read_results(args.results) if r["kind"] == "run"
+    }
     pending = [spec for spec in run_specs(args) if spec.key() not in done]
     print(f"{len(pending)} run(s) to do, {len(run_specs(args)) - len(pending)} already in {args.results}", flush=True)
     if not pending:
@@ -163,14 +182,29 @@ def run_pending(args: Args, command: str) -> None:
         for spec, record in run_all(pending, args):
             append(args.results, record)
             finished += 1
-            print(f"{spec.task:18} {spec.algorithm:24} seed {spec.seed}: solve {record['solve_rate']:.3f}  "
-                  f"return {record['mean_return']:+.3f}  {record['wall_seconds']:.0f} s", flush=True)
+            print(
+                f"{spec.task:18} {spec.algorithm:24} seed {spec.seed}: solve {record['solve_rate']:.3f}  "
+                f"return {record['mean_return']:+.3f}  {record['wall_seconds']:.0f} s",
+                flush=True,
+            )
     except KeyboardInterrupt:
-        print(f"interrupted after {finished} of {len(pending)} run(s); a rerun of the same command does the rest",
-              file=sys.stderr)
+        print(
+            f"interrupted after {finished} of {len(pending)} run(s); a rerun of the same command does the rest",
+            file=sys.stderr,
+        )
     finally:
-        append(args.results, {"kind": "sitting", "command": command, "runs": finished, "pending": len(pending) - finished,
-                              "workers": args.workers, "wall_seconds": time.perf_counter() - start, "machine": machine()})
+        append(
+            args.results,
+            {
+                "kind": "sitting",
+                "command": command,
+                "runs": finished,
+                "pending": len(pending) - finished,
+                "workers": args.workers,
+                "wall_seconds": time.perf_counter() - start,
+                "machine": machine(),
+            },
+        )
         signal.signal(signal.SIGTERM, previous)
 
 
@@ -183,8 +217,9 @@ def run_all(specs: list[RunSpec], args: Args) -> Iterator[tuple[RunSpec, dict]]:
     # forkserver: workers must not inherit torch's thread pools or open envs from this process.
     # Leaving the pool, even by Ctrl-C, terminates its workers: the runs in progress are left to a rerun.
     with get_context("forkserver").Pool(args.workers) as pool:
-        yield from pool.imap_unordered(partial(run_with_spec, curve_points=args.curve_points,
-                                               curve_episodes=args.curve_episodes), specs)
+        yield from pool.imap_unordered(
+            partial(run_with_spec, curve_points=args.curve_points, curve_episodes=args.curve_episodes), specs
+        )
 
 
 def run_with_spec(spec: RunSpec, curve_points: int, curve_episodes: int) -> tuple[RunSpec, dict]:

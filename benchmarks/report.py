@@ -31,75 +31,121 @@ def report(records: list[dict], resamples: int) -> str:
     budgets = sorted({r["steps"] for r in runs})
     seeds = sorted({len(v) for (t, a), v in by.items() if a not in BASELINES})
     lines = [
-        "# Algorithm comparison on the TextEdit task suite", "",
+        "# Algorithm comparison on the TextEdit task suite",
+        "",
         f"Built by `python -m benchmarks.compare --report` from the {len(runs)} runs in the results file: "
-        f"{sum(r['wall_seconds'] for r in runs) / 3600:.1f} h of run time in all (each run one process and one torch thread; "
+        f"{sum(r['wall_seconds'] for r in runs) / 3600:.1f} h of run time in all (each run one process and one "
+        f"torch thread; "
         f"{', '.join(sorted({r['machine'] for r in runs}))}), made in {len(sittings)} recorded sitting(s) of "
         f"{sum(s['wall_seconds'] for s in sittings) / 3600:.1f} h of wall time with "
         f"{' / '.join(sorted({str(s['workers']) for s in sittings})) or '?'} runs at a time. Commands: "
         + "; ".join(f"`{c}`" for c in dict.fromkeys(s["command"] for s in sittings))
-        + f". Versions: {'; '.join(sorted({r['versions'] for r in runs}))}.", "",
+        + f". Versions: {'; '.join(sorted({r['versions'] for r in runs}))}.",
+        "",
         f"Every learner trains on the `train` split for {' / '.join(f'{b:,}' for b in budgets)} environment steps "
         f"({' / '.join(map(str, seeds))} seeds per task), training episodes cut at {TRAIN_EPISODE_STEPS} steps, and is "
         "evaluated greedily on the same `test`-split episodes (sentences never seen in training; at most 50 steps): "
         "during training for the learning curves, and at the end. IQM: interquartile mean over seeds with a 95% "
-        f"stratified-bootstrap confidence interval ({resamples} resamples; rliable's method). Return / oracle: mean test "
+        f"stratified-bootstrap confidence interval ({resamples} resamples; rliable's method). Return / oracle: "
+        f"mean test "
         "return over the oracle's on the same episodes. Solved steps: mean length of the solved episodes over the "
         "oracle's. Cut: share of episodes that ran to the time limit. Steps/s: training environment steps per "
-        "second of training time (baselines: of evaluation).", "",
-        "## Tasks", "",
-        "| task | env kwargs | description | oracle steps | oracle return |", "|---|---|---|---|---|",
+        "second of training time (baselines: of evaluation).",
+        "",
+        "## Tasks",
+        "",
+        "| task | env kwargs | description | oracle steps | oracle return |",
+        "|---|---|---|---|---|",
     ]
     for t in tasks:
         o = by.get((t, "oracle"), [{}])[0]
-        lines.append(f"| {t} | `{SUITE[t].env_kwargs}` | {SUITE[t].description} | {o.get('mean_steps', float('nan')):.2f} | "
-                     f"{o.get('mean_return', float('nan')):.3f} |")
+        lines.append(
+            f"| {t} | `{SUITE[t].env_kwargs}` | {SUITE[t].description} | {o.get('mean_steps', float('nan')):.2f} | "
+            f"{o.get('mean_return', float('nan')):.3f} |"
+        )
     lines += ["", "## Algorithms", ""] + [f"- **{a}**: {ALGORITHMS[a].note}" for a in algorithms]
-    lines += ["", "## Which algorithm leads", "",
-              "Per task, the learner with the highest solve-rate IQM, and the learners whose confidence interval "
-              "overlaps the leader's (not separated from it at this budget and number of seeds).", "",
-              "| task | leader | solve rate IQM [95% CI] | not separated from the leader |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Which algorithm leads",
+        "",
+        "Per task, the learner with the highest solve-rate IQM, and the learners whose confidence interval "
+        "overlaps the leader's (not separated from it at this budget and number of seeds).",
+        "",
+        "| task | leader | solve rate IQM [95% CI] | not separated from the leader |",
+        "|---|---|---|---|",
+    ]
     cis = {}
     for t in tasks:
         for a in algorithms:
             if (t, a) in by:
-                cis[(t, a)] = {m: stratified_bootstrap_ci([[f(r) for r in by[(t, a)]]], resamples=resamples)
-                               for m, f in (("solve", lambda r: r["solve_rate"]), ("fraction", fraction))}
+                cis[(t, a)] = {
+                    m: stratified_bootstrap_ci([[f(r) for r in by[(t, a)]]], resamples=resamples)
+                    for m, f in (("solve", lambda r: r["solve_rate"]), ("fraction", fraction))
+                }
         learners = {a: cis[(t, a)]["solve"] for a in algorithms if (t, a) in cis and a not in BASELINES}
         if learners:
             leader, tied = separated(learners)
-            others = ", ".join(tied) if tied else "none: it leads alone" if len(learners) > 1 else "the only learner run here so far"
+            others = (
+                ", ".join(tied)
+                if tied
+                else "none: it leads alone"
+                if len(learners) > 1
+                else "the only learner run here so far"
+            )
             lines.append(f"| {t} | {leader} | {interval(learners[leader])} | {others} |")
-    lines += ["", "## Results per task", "",
-              "Early: mean test solve rate at the first evaluation during training (the first point of the learning "
-              "curves), which separates learners that all end at the top.", "",
-              "| task | algorithm | seeds | solve rate IQM [95% CI] | early | return / oracle IQM [95% CI] | solved steps | cut | "
-              "train s | steps/s |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Results per task",
+        "",
+        "Early: mean test solve rate at the first evaluation during training (the first point of the learning "
+        "curves), which separates learners that all end at the top.",
+        "",
+        "| task | algorithm | seeds | solve rate IQM [95% CI] | early | return / oracle IQM [95% CI] | solved "
+        "steps | cut | "
+        "train s | steps/s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for t in tasks:
         for a in algorithms:
             if (t, a) not in by:
                 continue
-            group, oracle_steps = by[(t, a)], by[(t, "oracle")][0]["mean_steps"] if (t, "oracle") in by else float("nan")
+            group, oracle_steps = (
+                by[(t, a)],
+                by[(t, "oracle")][0]["mean_steps"] if (t, "oracle") in by else float("nan"),
+            )
             solved = [r["mean_solved_steps"] for r in group if r["solve_rate"] > 0]
             early = [r["curve"][0] for r in group if r["curve"]]
             early_text = f"{np.mean([p['solve_rate'] for p in early]):.3f} at {early[0]['step']:,}" if early else "-"
-            lines.append(f"| {t} | {a} | {len(group)} | {interval(cis[(t, a)]['solve'])} | {early_text} | "
-                         f"{interval(cis[(t, a)]['fraction'])} | "
-                         f"{f'{np.mean(solved) / oracle_steps:.2f}' if solved else '-'} | "
-                         f"{np.mean([r['truncated_rate'] for r in group]):.3f} | {np.mean([r['train_seconds'] for r in group]):.0f} | "
-                         f"{np.mean([r['steps_per_second'] for r in group]):.0f} |")
-    lines += ["", "## Aggregate over tasks", "",
-              "IQM over all runs of an algorithm, the bootstrap stratified by task.", "",
-              "| algorithm | runs | tasks | solve rate IQM [95% CI] | return / oracle IQM [95% CI] |", "|---|---|---|---|---|"]
+            lines.append(
+                f"| {t} | {a} | {len(group)} | {interval(cis[(t, a)]['solve'])} | {early_text} | "
+                f"{interval(cis[(t, a)]['fraction'])} | "
+                f"{f'{np.mean(solved) / oracle_steps:.2f}' if solved else '-'} | "
+                f"{np.mean([r['truncated_rate'] for r in group]):.3f} | "
+                f"{np.mean([r['train_seconds'] for r in group]):.0f} | "
+                f"{np.mean([r['steps_per_second'] for r in group]):.0f} |"
+            )
+    lines += [
+        "",
+        "## Aggregate over tasks",
+        "",
+        "IQM over all runs of an algorithm, the bootstrap stratified by task.",
+        "",
+        "| algorithm | runs | tasks | solve rate IQM [95% CI] | return / oracle IQM [95% CI] |",
+        "|---|---|---|---|---|",
+    ]
     for a in algorithms:
         strata = [by[(t, a)] for t in tasks if (t, a) in by]
         solve = stratified_bootstrap_ci([[r["solve_rate"] for r in s] for s in strata], resamples=resamples)
         frac = stratified_bootstrap_ci([[fraction(r) for r in s] for s in strata], resamples=resamples)
         lines.append(f"| {a} | {sum(map(len, strata))} | {len(strata)} | {interval(solve)} | {interval(frac)} |")
     if any(r["curve"] for r in runs):
-        lines += ["", "## Learning curves", "",
-                  "![learning curves](learning_curves.png): test solve rate during training, mean over seeds, band min to "
-                  "max; dashed: SB3's `MultiInputPolicy`."]
+        lines += [
+            "",
+            "## Learning curves",
+            "",
+            "![learning curves](learning_curves.png): test solve rate during training, mean over seeds, band min to "
+            "max; dashed: SB3's `MultiInputPolicy`.",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -3,7 +3,7 @@ edge of the statistical precipice"; rliable): the interquartile mean and a strat
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -16,8 +16,13 @@ def iqm(scores: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.take(scores, np.arange(cut, n - cut), axis=axis).mean(axis=axis)
 
 
-def stratified_bootstrap_ci(strata: Sequence[Sequence[float]], statistic: Callable = iqm, resamples: int = 2_000,
-                            confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+def stratified_bootstrap_ci(
+    strata: Sequence[Sequence[float]],
+    statistic: Callable = iqm,
+    resamples: int = 2_000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
     """Point estimate and percentile CI of ``statistic`` over all runs, resampling the runs of each
     stratum (task) with replacement and independently, as rliable does."""
     rng = np.random.default_rng(seed)

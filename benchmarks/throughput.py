@@ -59,7 +59,11 @@ def random_edits(reference: list[str], pool: list[str], steps: int, rng: np.rand
     text, edits = list(reference), []
     for _ in range(steps):
         n = len(text)
-        op = rng.choice(["insert", "delete", "replace"]) if 0 < n < 2 * len(reference) else ("insert" if n == 0 else "delete")
+        op = (
+            rng.choice(["insert", "delete", "replace"])
+            if 0 < n < 2 * len(reference)
+            else ("insert" if n == 0 else "delete")
+        )
         position = int(rng.integers(n + 1 if op == "insert" else n))
         edit = Edit(op, position, None if op == "delete" else pool[rng.integers(len(pool))])
         edit.apply(text)
@@ -137,7 +141,11 @@ def env_rates(words: list[str], steps: int, rng: np.random.Generator) -> dict[st
     envs = {  # name -> (environment, masked actions, share of the steps)
         "CartPole-v1": (gym.make("CartPole-v1"), False, 1),
         "TextEdit-v0 (incremental BLEU)": (gym.make("TextEdit-v0", dataset=data, split="all"), True, 1),
-        "TextEdit-v0 (library BLEU)": (gym.make("TextEdit-v0", dataset=data, split="all", reward_engine="library"), True, 4),
+        "TextEdit-v0 (library BLEU)": (
+            gym.make("TextEdit-v0", dataset=data, split="all", reward_engine="library"),
+            True,
+            4,
+        ),
     }
     rates: dict[str, list[float]] = {name: [] for name in envs}
     for env, _, _ in envs.values():
@@ -175,8 +183,18 @@ def batch_scoring(words: list[str], states: int, rng: np.random.Generator) -> tu
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
     versions = ", ".join(f"{p} {version(p)}" for p in ("gymnasium", "numpy", "sacrebleu", "rouge-score"))
     return f"{cpu}; Python {platform.python_version()} on {platform.system()} {platform.machine()}; {versions}"
 
@@ -231,7 +249,9 @@ def report(args, rows, rates, batch) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=5000, help="edit steps per metric and length; each environment runs 4x as many")
+    parser.add_argument(
+        "--steps", type=int, default=5000, help="edit steps per metric and length; each environment runs 4x as many"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "throughput.md")
     args = parser.parse_args(argv)

@@ -8,9 +8,10 @@ import copy
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import gymnasium as gym
 from sb3_contrib import MaskablePPO
@@ -24,7 +25,8 @@ from textedit_env.policies import Policy
 
 PUBLIC_ID = "textedit_env:TextEdit-v0"
 TRAIN_EPISODE_STEPS = 10
-"""training episodes are cut at 10 steps for every learner (the oracle needs a few edits); evaluation keeps the env's 50"""
+"""training episodes are cut at 10 steps for every learner (the oracle needs a few edits); evaluation keeps
+the env's 50"""
 GAMMA = 0.5
 """the discount of every learner (agents.dqn's default): rows then differ in the algorithm, not in the objective"""
 
@@ -57,8 +59,13 @@ def qlearning_trainer(state_key: str) -> Trainer:
     def train(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:
         args = qlearning.Args(steps=steps, seed=seed, state_key=state_key, gamma=GAMMA)
         with tempfile.TemporaryDirectory() as out:
-            agent = qlearning.train(args, {**env_kwargs, "max_episode_steps": TRAIN_EPISODE_STEPS}, Path(out),
-                                    progress=False, checkpoints=checkpoints)
+            agent = qlearning.train(
+                args,
+                {**env_kwargs, "max_episode_steps": TRAIN_EPISODE_STEPS},
+                Path(out),
+                progress=False,
+                checkpoints=checkpoints,
+            )
         return Trained(agent, steps, asdict(args))
 
     return train
@@ -85,6 +92,7 @@ def train_bc(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) 
 
 def predictor(model: BaseAlgorithm, masked: bool) -> Policy:
     """An SB3 model as a deterministic policy; with ``masked``, it gets the env's action masks."""
+
     def policy(env: gym.Env, obs: Any, info: dict) -> int:
         masks = {"action_masks": env.unwrapped.action_masks()} if masked else {}
         return int(model.predict(obs, deterministic=True, **masks)[0])
@@ -109,12 +117,16 @@ def sb3(algo: type[BaseAlgorithm], policy: str | type, settings: dict) -> Traine
     masked = algo is MaskablePPO
 
     def train(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:
-        env = make_vec_env(PUBLIC_ID, n_envs=1, seed=seed, env_kwargs={**env_kwargs, "max_episode_steps": TRAIN_EPISODE_STEPS})
+        env = make_vec_env(
+            PUBLIC_ID, n_envs=1, seed=seed, env_kwargs={**env_kwargs, "max_episode_steps": TRAIN_EPISODE_STEPS}
+        )
         config = {"gamma": GAMMA, **settings}
         model = algo(policy, env, seed=seed, device="cpu", **copy.deepcopy(config))  # SB3 adds to the dicts it is given
         model.learn(steps, callback=CheckpointCallback(checkpoints, masked))
         env.close()
-        return Trained(predictor(model, masked), model.num_timesteps, {"policy": getattr(policy, "__name__", policy), **config})
+        return Trained(
+            predictor(model, masked), model.num_timesteps, {"policy": getattr(policy, "__name__", policy), **config}
+        )
 
     return train
 
@@ -124,4 +136,9 @@ def sb3(algo: type[BaseAlgorithm], policy: str | type, settings: dict) -> Traine
 DQN_SETTINGS = {"buffer_size": 50_000, "learning_starts": 1_000, "target_update_interval": 1_000}
 # QR-DQN's defaults are tuned for Atari (0.5% of the steps exploring): the same schedule as DQN's,
 # and 25 quantiles instead of 200 (the shared network scores every action once per quantile).
-QRDQN_SETTINGS = {**DQN_SETTINGS, "exploration_fraction": 0.1, "exploration_final_eps": 0.05, "policy_kwargs": {"n_quantiles": 25}}
+QRDQN_SETTINGS = {
+    **DQN_SETTINGS,
+    "exploration_fraction": 0.1,
+    "exploration_final_eps": 0.05,
+    "policy_kwargs": {"n_quantiles": 25},
+}

@@ -104,7 +104,9 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=10_000, help="applied edits in total")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--previews", type=int, default=2, help="previewed candidates per step")
-    parser.add_argument("--batched", type=int, default=2, help="entries of an edit_scores table checked per step (word units)")
+    parser.add_argument(
+        "--batched", type=int, default=2, help="entries of an edit_scores table checked per step (word units)"
+    )
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
@@ -116,13 +118,20 @@ def main() -> int:
         done += steps
         if done * 20 // args.steps > shown or done == args.steps:  # a line every 5%, with an ETA
             shown, elapsed = done * 20 // args.steps, time.perf_counter() - began
-            print(f"\r{done}/{args.steps} steps checked, {elapsed:.0f} s, about "
-                  f"{elapsed / done * (args.steps - done):.0f} s left", end="", file=sys.stderr, flush=True)
+            print(
+                f"\r{done}/{args.steps} steps checked, {elapsed:.0f} s, about "
+                f"{elapsed / done * (args.steps - done):.0f} s left",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
     print(file=sys.stderr)
 
-    print(f"steps checked: {done} (each, per metric: 1 applied edit, {args.previews} previewed edits, "
-          f"{args.batched} entries of an edit_scores table with word units), "
-          f"seed {args.seed}, {time.perf_counter() - began:.0f} s")
+    print(
+        f"steps checked: {done} (each, per metric: 1 applied edit, {args.previews} previewed edits, "
+        f"{args.batched} entries of an edit_scores table with word units), "
+        f"seed {args.seed}, {time.perf_counter() - began:.0f} s"
+    )
     print(f"{'metric':8s} {'values':>9s} {'bit-identical':>14s} {'max |diff|':>11s}")
     for metric, t in tallies.items():
         print(f"{metric:8s} {t.checked:9d} {t.identical:14d} {t.max_diff:11.3g}")

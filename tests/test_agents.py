@@ -8,14 +8,17 @@ import torch
 
 from agents import dqn, qlearning
 from agents.common import StartAtReference, evaluate, make_env
-from textedit_env.policies import greedy_policy, oracle_policy, random_policy
 from agents.networks import CONTEXT, ENCODERS, OBSERVATION_KEYS, AlignmentFeatures, EditNetwork, action_mask
 from textedit_env.env import TextEditEnv
+from textedit_env.policies import greedy_policy, oracle_policy, random_policy
 
 TINY = {"preset": "tiny", "num_tasks": 3, "split": "all"}
 # A step penalty makes the fewest edits optimal (without one, every path to the reference has the same return).
-PAIRS = {"dataset": [["the cat sees dog", "the cat sees a dog"], ["cat the sleeps", "the cat sleeps"]], "split": "all",
-         "step_penalty": 0.01}
+PAIRS = {
+    "dataset": [["the cat sees dog", "the cat sees a dog"], ["cat the sleeps", "the cat sleeps"]],
+    "split": "all",
+    "step_penalty": 0.01,
+}
 # A small, fast DQN: the structure of the default one, less width and fewer steps.
 SMALL_DQN = dict(dim=16, num_envs=4, batch_size=32, learning_starts=200, buffer_size=5_000)
 
@@ -85,8 +88,10 @@ def test_qlearning_solves_a_small_task_set_with_the_oracles_edits(tmp_path, no_i
 def test_alignment_keys_are_the_same_for_the_same_mistake_in_different_sentences():
     env = make_env({"preset": "english"})
     keys = []
-    for source, reference, missing, position in (("the cat sat on mat", "the cat sat on the mat", "the", 4),
-                                                 ("my old dog sleeps all afternoon", "my old dog sleeps all the afternoon", "the", 5)):
+    for source, reference, missing, position in (
+        ("the cat sat on mat", "the cat sat on the mat", "the", 4),
+        ("my old dog sleeps all afternoon", "my old dog sleeps all the afternoon", "the", 5),
+    ):
         obs, info = env.reset(options={"source": source, "reference": reference})
         state, actions, edits = qlearning.alignment_keys(env, obs, info)
         right = env.unwrapped.encode_action("insert", position, missing)
@@ -137,10 +142,10 @@ def test_features_see_a_misalignment_of_any_width():
     prefix = "please note that all of these words were added in front by mistake".split()
     shift = len(prefix)
     base = env.unwrapped
-    for source, shift in ((missing, 0), (" ".join(prefix) + " " + missing, shift)):
+    for source, offset in ((missing, 0), (" ".join(prefix) + " " + missing, shift)):
         obs, _ = env.reset(options={"source": source, "reference": reference})
         features = AlignmentFeatures(base.max_length, base.num_candidates)(batch_of(obs))
-        gap = shift + reference.split().index("old")
+        gap = offset + reference.split().index("old")
         old = base.candidates.index("old")
         assert features["insert"][0, gap, old] == pair_code(3, 3, True, True)
         # The same word elsewhere has no context; a word the text has as often as the reference is not lacking.
@@ -149,7 +154,7 @@ def test_features_see_a_misalignment_of_any_width():
         assert features["insert"][0, gap, the] == pair_code(0, 0, True, False)
     # The spurious words sit in no run of the reference; the sentence's words do.
     runs = features["unit"][0, :, 4]  # the longest run through each unit
-    assert (runs[:shift] == 0).all() and (runs[shift:shift + len(missing.split())] > 0).all()
+    assert (runs[:shift] == 0).all() and (runs[shift : shift + len(missing.split())] > 0).all()
 
 
 @pytest.mark.parametrize("encoder", ENCODERS)
@@ -158,7 +163,9 @@ def test_network_scores_every_action_of_the_layout(encoder):
     base = env.unwrapped
     net = EditNetwork(base.max_length, base.num_candidates, encoder, dim=16, layers=1, heads=2)
     empty, _ = env.reset(seed=0, options={"source": "", "reference": "the dog sees a cat"})
-    full, _ = env.reset(seed=0, options={"source": " ".join(["cat"] * base.max_length), "reference": "the dog sees a cat"})
+    full, _ = env.reset(
+        seed=0, options={"source": " ".join(["cat"] * base.max_length), "reference": "the dog sees a cat"}
+    )
     q = net(batch_of(empty, full))
     assert q.shape == (2, env.action_space.n)
     assert torch.isfinite(q).all()

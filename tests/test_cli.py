@@ -16,15 +16,36 @@ SMALL_DQN = ["--dim", "16", "--num-envs", "2", "--batch-size", "16", "--learning
 
 
 def textedit(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agents.cli", *args], input=stdin, capture_output=True, text=True,
-                          timeout=300, cwd=Path(__file__).parents[1])
+    return subprocess.run(
+        [sys.executable, "-m", "agents.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parents[1],
+    )
 
 
 @pytest.mark.parametrize("algo, options", [("dqn", SMALL_DQN), ("qlearning", [])])
 def test_train_then_eval_json(tmp_path, algo, options):
     out = tmp_path / "run"
-    trained = textedit("train", "--algo", algo, "--env-kwargs", TINY, "--steps", "200", "--seed", "1",
-                       "--out", str(out), "--eval-episodes", "3", "--no-progress", *options)
+    trained = textedit(
+        "train",
+        "--algo",
+        algo,
+        "--env-kwargs",
+        TINY,
+        "--steps",
+        "200",
+        "--seed",
+        "1",
+        "--out",
+        str(out),
+        "--eval-episodes",
+        "3",
+        "--no-progress",
+        *options,
+    )
     assert trained.returncode == 0, trained.stderr
     assert "oracle" in trained.stdout and "random" in trained.stdout
     assert (out / "episodes.csv").read_text().startswith("step,episode_return")
@@ -32,8 +53,18 @@ def test_train_then_eval_json(tmp_path, algo, options):
     evaluated = textedit("eval", str(out), "--episodes", "4", "--seed", "3", "--json")
     assert evaluated.returncode == 0, evaluated.stderr
     result = json.loads(evaluated.stdout)
-    for key in ("solve_rate", "mean_return", "mean_final_score", "mean_steps", "oracle_mean_return", "oracle_mean_steps",
-                "mean_final_bleu", "mean_final_rougeL", "final_perplexity", "oracle_final_perplexity"):
+    for key in (
+        "solve_rate",
+        "mean_return",
+        "mean_final_score",
+        "mean_steps",
+        "oracle_mean_return",
+        "oracle_mean_steps",
+        "mean_final_bleu",
+        "mean_final_rougeL",
+        "final_perplexity",
+        "oracle_final_perplexity",
+    ):
         assert isinstance(result[key], float)
     assert result["oracle_mean_final_bleu"] > 0.99 and result["oracle_mean_final_rougeL"] == 1.0
     assert result["final_perplexity"] > 1.0
@@ -41,14 +72,33 @@ def test_train_then_eval_json(tmp_path, algo, options):
     assert result["split"] == "all"  # the training split when it is not "train"
 
 
-THREE_PAIRS = json.dumps({"dataset": [["the cat sees dog", "the cat sees a dog"], ["cat the sleeps", "the cat sleeps"],
-                                      ["a boy reads book", "a boy reads a good book"]]})  # the CRC rule puts the third in test
+THREE_PAIRS = json.dumps(
+    {
+        "dataset": [
+            ["the cat sees dog", "the cat sees a dog"],
+            ["cat the sleeps", "the cat sleeps"],
+            ["a boy reads book", "a boy reads a good book"],
+        ]
+    }
+)  # the CRC rule puts the third in test
 
 
 def test_a_table_is_evaluated_on_what_it_was_trained_on_and_says_so(tmp_path):
     out = tmp_path / "run"
-    trained = textedit("train", "--algo", "qlearning", "--env-kwargs", THREE_PAIRS, "--steps", "5000", "--out", str(out),
-                       "--eval-episodes", "20", "--no-progress")
+    trained = textedit(
+        "train",
+        "--algo",
+        "qlearning",
+        "--env-kwargs",
+        THREE_PAIRS,
+        "--steps",
+        "5000",
+        "--out",
+        str(out),
+        "--eval-episodes",
+        "20",
+        "--no-progress",
+    )
     assert trained.returncode == 0, trained.stderr
     assert "trains on the 'train' split: 2 of the 3 tasks" in trained.stderr
     assert "20 episodes of the 'train' split, the split it trained on" in trained.stdout
@@ -65,8 +115,20 @@ def test_a_table_is_evaluated_on_what_it_was_trained_on_and_says_so(tmp_path):
 
 
 def test_training_a_table_on_more_states_than_it_can_visit_warns(tmp_path):
-    result = textedit("train", "--algo", "qlearning", "--env-kwargs", '{"preset": "easy"}', "--steps", "300",
-                      "--out", str(tmp_path / "run"), "--eval-episodes", "0", "--no-progress")
+    result = textedit(
+        "train",
+        "--algo",
+        "qlearning",
+        "--env-kwargs",
+        '{"preset": "easy"}',
+        "--steps",
+        "300",
+        "--out",
+        str(tmp_path / "run"),
+        "--eval-episodes",
+        "0",
+        "--no-progress",
+    )
     assert result.returncode == 0, result.stderr
     warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warning) == 1 and "--state-key alignment" in warning[0]
@@ -90,32 +152,35 @@ def test_play_quits_and_survives_end_of_input():
     assert textedit("play", "--seed", "0", stdin="").returncode == 0
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "--algo", "sarsa"], "--algo: invalid choice 'sarsa'"),
-    (["train", "--env-kwargs", "{bad json"], "not valid JSON"),
-    (["train", "--env-kwargs", "[1, 2]"], "expected a JSON object"),
-    (["train", "--env-kwargs", '{"preset": "impossible"}'], "unknown preset 'impossible'"),
-    (["train", "--env-kwargs", '{"no_such_kwarg": 1}'], "no_such_kwarg"),
-    (["train", "--env-kwargs", '{"observation_mode": "text"}'], "drop observation_mode"),
-    (["train", "--steps", "-5"], "positive integer"),
-    (["train", "--algo", "qlearning", "--encoder", "gru"], "unrecognized arguments: --encoder gru"),
-    (["train", "--gamma", "5"], "--gamma 5.0: expected a number between 0 and 1"),
-    (["train", "--lr", "nan"], "--lr nan: expected a finite number"),
-    (["train", "--seed", "-1"], "--seed -1: expected an integer >= 0"),
-    (["train", "--learning-starts", "-10"], "--learning-starts -10"),
-    (["train", "--eval-episodes", "-3"], "expected an integer >= 0"),
-    (["train", "--num-envs", "100000"], "--num-envs 100000: expected at most 1024"),
-    (["train", "--dim", "1", "--encoder", "transformer"], "multiple of heads"),
-    (["train", "--device", "nonsense"], "device 'nonsense' is not available"),
-    (["train", "--out", "/proc/x"], "cannot write to '/proc/x'"),
-    (["train", "--resume", "--dim", "8"], "only --steps may change (got --dim)"),
-    (["train", "--resume", "--overwrite"], "exclude each other"),
-    (["train", "--use-stemmer", "no"], "unrecognized arguments"),
-    (["eval", "/no/such/run"], "no run directory"),
-    (["play", "--env-kwargs", '{"num_tasks": 0}'], "num_tasks"),
-    (["play", "--reference", "a b"], "--source and --reference go together"),
-    (["frobnicate"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--algo", "sarsa"], "--algo: invalid choice 'sarsa'"),
+        (["train", "--env-kwargs", "{bad json"], "not valid JSON"),
+        (["train", "--env-kwargs", "[1, 2]"], "expected a JSON object"),
+        (["train", "--env-kwargs", '{"preset": "impossible"}'], "unknown preset 'impossible'"),
+        (["train", "--env-kwargs", '{"no_such_kwarg": 1}'], "no_such_kwarg"),
+        (["train", "--env-kwargs", '{"observation_mode": "text"}'], "drop observation_mode"),
+        (["train", "--steps", "-5"], "positive integer"),
+        (["train", "--algo", "qlearning", "--encoder", "gru"], "unrecognized arguments: --encoder gru"),
+        (["train", "--gamma", "5"], "--gamma 5.0: expected a number between 0 and 1"),
+        (["train", "--lr", "nan"], "--lr nan: expected a finite number"),
+        (["train", "--seed", "-1"], "--seed -1: expected an integer >= 0"),
+        (["train", "--learning-starts", "-10"], "--learning-starts -10"),
+        (["train", "--eval-episodes", "-3"], "expected an integer >= 0"),
+        (["train", "--num-envs", "100000"], "--num-envs 100000: expected at most 1024"),
+        (["train", "--dim", "1", "--encoder", "transformer"], "multiple of heads"),
+        (["train", "--device", "nonsense"], "device 'nonsense' is not available"),
+        (["train", "--out", "/proc/x"], "cannot write to '/proc/x'"),
+        (["train", "--resume", "--dim", "8"], "only --steps may change (got --dim)"),
+        (["train", "--resume", "--overwrite"], "exclude each other"),
+        (["train", "--use-stemmer", "no"], "unrecognized arguments"),
+        (["eval", "/no/such/run"], "no run directory"),
+        (["play", "--env-kwargs", '{"num_tasks": 0}'], "num_tasks"),
+        (["play", "--reference", "a b"], "--source and --reference go together"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
 def test_bad_arguments_get_one_line_and_exit_code_2(capsys, argv, message):
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -129,8 +194,25 @@ def test_eval_of_a_directory_without_checkpoint(tmp_path, capsys):
 
 
 def test_a_manifest_with_edited_args_gets_one_line(tmp_path, capsys):
-    assert main(["train", "--env-kwargs", TINY, "--steps", "50", "--out", str(tmp_path), "--overwrite",
-                 "--eval-episodes", "0", "--no-progress", *SMALL_DQN]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--env-kwargs",
+                TINY,
+                "--steps",
+                "50",
+                "--out",
+                str(tmp_path),
+                "--overwrite",
+                "--eval-episodes",
+                "0",
+                "--no-progress",
+                *SMALL_DQN,
+            ]
+        )
+        == 0
+    )
     manifest = json.loads((tmp_path / "agent.json").read_text())
     manifest["args"]["dimension"] = manifest["args"].pop("dim")
     (tmp_path / "agent.json").write_text(json.dumps(manifest))

@@ -46,8 +46,10 @@ def test_quick_run_writes_every_algorithm_and_a_rerun_skips_them(tmp_path, capsy
     for run in runs:
         for key in ("solve_rate", "mean_return", "train_seconds", "wall_seconds", "steps_per_second"):
             assert math.isfinite(run[key]), (run["algorithm"], key)
-        if run["train_steps"]:  # learners: a curve point at each of the 2 evaluation points
+        if run["train_steps"] and run["algorithm"] != "bc":  # learners: a curve point at each evaluation point
             assert [p["step"] for p in run["curve"]] == [150, 300], run["algorithm"]
+        if run["algorithm"] == "bc":  # its steps are the demonstrations': no curve over the budget
+            assert run["curve"] == [] and run["train_steps"] > 0
     assert all(r["solve_rate"] == 1.0 for r in runs if r["algorithm"] == "oracle")
     table = md.read_text()
     assert {row.split(" | ")[1] for row in table.splitlines() if row.startswith("| tiny-bleu | ")} >= set(ALGORITHMS)
@@ -72,8 +74,20 @@ def test_report_is_rebuilt_from_the_results_file_alone(tmp_path):
 
 def test_an_interrupted_sitting_keeps_its_finished_runs_and_a_rerun_does_the_rest(tmp_path, monkeypatch, capsys):
     results, run = tmp_path / "results.jsonl", compare.run
-    argv = ["--quick", "--algorithms", "random", "greedy", "--seeds", "2", "--workers", "1", "--results", str(results),
-            "--out", str(tmp_path)]
+    argv = [
+        "--quick",
+        "--algorithms",
+        "random",
+        "greedy",
+        "--seeds",
+        "2",
+        "--workers",
+        "1",
+        "--results",
+        str(results),
+        "--out",
+        str(tmp_path),
+    ]
     calls = []
 
     def interrupted_at_the_third_run(*args, **kwargs):
@@ -93,4 +107,5 @@ def test_an_interrupted_sitting_keeps_its_finished_runs_and_a_rerun_does_the_res
     assert "4 run(s) to do, 2 already" in capsys.readouterr().out
     runs = [r for r in compare.read_results(results) if r["kind"] == "run"]
     assert sorted((r["algorithm"], r["seed"]) for r in runs) == sorted(
-        (a, s) for a in ("oracle", "random", "greedy") for s in (0, 1))
+        (a, s) for a in ("oracle", "random", "greedy") for s in (0, 1)
+    )

@@ -9,10 +9,9 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import random_valid_actions, rollout
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
-
-from conftest import random_valid_actions, rollout
 
 
 def assert_same(a, b):
@@ -95,7 +94,9 @@ def test_observations_are_new_arrays(env_id):
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_vector_envs(env_id, mode):
     envs = gym.make_vec(
-        f"textedit_env:{env_id}", num_envs=2, vectorization_mode=mode,
+        f"textedit_env:{env_id}",
+        num_envs=2,
+        vectorization_mode=mode,
         vector_kwargs={"shared_memory": True} if mode == "async" else {},
     )
     obs, info = envs.reset(seed=0)
@@ -107,7 +108,10 @@ def test_vector_envs(env_id, mode):
 
 
 def test_make_with_module_prefix_in_fresh_interpreter():
-    code = "import gymnasium as gym; env = gym.make('textedit_env:TextEdit-v0'); env.reset(seed=0); print(env.spec.max_episode_steps)"
+    code = (
+        "import gymnasium as gym; env = gym.make('textedit_env:TextEdit-v0'); env.reset(seed=0); "
+        "print(env.spec.max_episode_steps)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "50"
 

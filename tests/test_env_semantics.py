@@ -6,8 +6,8 @@ import math
 import gymnasium as gym
 import numpy as np
 import pytest
-
 from conftest import random_valid_actions
+
 from textedit_env.env import TextEditEnv
 from textedit_env.metrics import Edit, library_score
 from textedit_env.oracle import edit_distance, oracle_action
@@ -241,7 +241,9 @@ def test_character_units_edit_chinese():
     assert env.unwrapped.text_units == list("我们去北京")
     *_, info = env.step(env.unwrapped.encode_action("insert", 2, "今"))
     assert info["text"] == "我们今去北京"
-    assert info["score"] == pytest.approx(library_score("bleu", list("我们今去北京"), list("我们今天去北京。"), unit="char", tokenize="zh"), abs=1e-12)
+    assert info["score"] == pytest.approx(
+        library_score("bleu", list("我们今去北京"), list("我们今天去北京。"), unit="char", tokenize="zh"), abs=1e-12
+    )
 
 
 def test_splits_are_disjoint():
@@ -317,7 +319,9 @@ def test_lm_noise_and_fluency_reward():
     env = make(preset="medium", noise="lm", reward={"bleu": 1.0, "fluency": 0.5})
     _, info = env.reset(seed=0)
     lm = env.unwrapped.lm
-    expected = library_score("bleu", info["text"].split(), info["reference"].split()) + 0.5 * lm.fluency(info["text"].split())
+    expected = library_score("bleu", info["text"].split(), info["reference"].split()) + 0.5 * lm.fluency(
+        info["text"].split()
+    )
     assert info["score"] == pytest.approx(expected, abs=1e-12)
     assert info["text"] != info["reference"]
 

@@ -28,10 +28,16 @@ def torchrl_env(flatten: bool):
     from torchrl.envs import ActionMask, GymWrapper, TransformedEnv, default_info_dict_reader
 
     env = GymWrapper(make(layout="action_mask", flatten=flatten), categorical_action_encoding=True)
-    env.set_info_dict_reader(default_info_dict_reader(
-        ["score", "solved", "invalid_action"],
-        spec={"score": Unbounded((), dtype=torch.float64), "solved": Unbounded((), dtype=torch.bool),
-              "invalid_action": Unbounded((), dtype=torch.bool)}))
+    env.set_info_dict_reader(
+        default_info_dict_reader(
+            ["score", "solved", "invalid_action"],
+            spec={
+                "score": Unbounded((), dtype=torch.float64),
+                "solved": Unbounded((), dtype=torch.bool),
+                "invalid_action": Unbounded((), dtype=torch.bool),
+            },
+        )
+    )
     env = TransformedEnv(env, ActionMask())
     env.set_seed(0)
     return env
@@ -61,11 +67,19 @@ def test_torchrl_dqn_with_action_mask():
 
     torch.manual_seed(0)
     env = torchrl_env(flatten=True)
-    actor = QValueActor(MLP(in_features=env.observation_spec["observations"].shape[-1],
-                            out_features=env.action_spec.space.n, num_cells=[32]),
-                        in_keys=["observations"], spec=env.action_spec, action_mask_key="action_mask")
-    explore = TensorDictSequential(actor, EGreedyModule(env.action_spec, annealing_num_steps=200,
-                                                        action_mask_key="action_mask"))
+    actor = QValueActor(
+        MLP(
+            in_features=env.observation_spec["observations"].shape[-1],
+            out_features=env.action_spec.space.n,
+            num_cells=[32],
+        ),
+        in_keys=["observations"],
+        spec=env.action_spec,
+        action_mask_key="action_mask",
+    )
+    explore = TensorDictSequential(
+        actor, EGreedyModule(env.action_spec, annealing_num_steps=200, action_mask_key="action_mask")
+    )
     loss = DQNLoss(actor, action_space=env.action_spec, delay_value=True, double_dqn=True)
     loss.make_value_estimator(gamma=0.5)
     target_update, optimizer = SoftUpdate(loss, eps=0.95), torch.optim.Adam(loss.parameters(), lr=1e-3)
@@ -108,15 +122,26 @@ def test_tianshou_dqn_with_mask():
     test_envs.seed(100)
     env = masked()
     net = Net(state_shape=env.observation_space["obs"].shape, action_shape=env.action_space.n, hidden_sizes=[32])
-    policy = DiscreteQLearningPolicy(model=net, action_space=env.action_space, observation_space=env.observation_space,
-                                     eps_training=0.5)
+    policy = DiscreteQLearningPolicy(
+        model=net, action_space=env.action_space, observation_space=env.observation_space, eps_training=0.5
+    )
     algorithm = DQN(policy=policy, optim=AdamOptimizerFactory(lr=1e-3), gamma=0.5, target_update_freq=50)
     train_collector = Collector(algorithm, train_envs, VectorReplayBuffer(1_000, 2), exploration_noise=True)
     test_collector = Collector(algorithm, test_envs)
-    result = algorithm.run_training(OffPolicyTrainerParams(
-        training_collector=train_collector, test_collector=test_collector, max_epochs=1, epoch_num_steps=200,
-        collection_step_num_env_steps=20, test_step_num_episodes=4, batch_size=32,
-        update_step_num_gradient_steps_per_sample=0.25, show_progress=False, verbose=False))
+    result = algorithm.run_training(
+        OffPolicyTrainerParams(
+            training_collector=train_collector,
+            test_collector=test_collector,
+            max_epochs=1,
+            epoch_num_steps=200,
+            collection_step_num_env_steps=20,
+            test_step_num_episodes=4,
+            batch_size=32,
+            update_step_num_gradient_steps_per_sample=0.25,
+            show_progress=False,
+            verbose=False,
+        )
+    )
     assert result.train_step == 200 and result.update_step > 0
     buffer = train_collector.buffer
     assert len(buffer) == 200

@@ -24,10 +24,7 @@ OBJECTS = ["the red ball", "a small house", "the green tree", "our new car", "a 
 def _corpus(seed: int, size: int) -> list[list[str]]:
     """Sentences from a tiny grammar, so word order carries information."""
     rng = random.Random(seed)
-    return [
-        f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}".split()
-        for _ in range(size)
-    ]
+    return [f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}".split() for _ in range(size)]
 
 
 CORPUS = _corpus(seed=0, size=40)

@@ -24,9 +24,41 @@ from textedit_env.metrics.chrf import chrf_from_stats
 # keeps "3.5", "don't", "e-mail" whole, unescapes "&amp;", drops "<skipped>" (zero tokens);
 # ROUGE drops "-", '"', the CJK and emoji (zero tokens) and cuts "café" to "caf".
 WORDS = [
-    "the", "The", "cat", "cats", "sat", "on", "mat", "running", "runs", "a", "a", "dog",
-    ",", ".", "!", "?", "U.S.", "3.5", "5.", "1,000", "&amp;", "&quot;", "<skipped>", "don't",
-    "e-mail", "-", '"', "(hi)", "café", "我们", "喜欢", "😀", "x-1", "3-4", "Ph.D.",
+    "the",
+    "The",
+    "cat",
+    "cats",
+    "sat",
+    "on",
+    "mat",
+    "running",
+    "runs",
+    "a",
+    "a",
+    "dog",
+    ",",
+    ".",
+    "!",
+    "?",
+    "U.S.",
+    "3.5",
+    "5.",
+    "1,000",
+    "&amp;",
+    "&quot;",
+    "<skipped>",
+    "don't",
+    "e-mail",
+    "-",
+    '"',
+    "(hi)",
+    "café",
+    "我们",
+    "喜欢",
+    "😀",
+    "x-1",
+    "3-4",
+    "Ph.D.",
 ]
 CHARS = sorted(set("".join(WORDS)) | {" "})
 
@@ -136,9 +168,12 @@ def test_bleu_formula_is_compute_bleu() -> None:
     for hyp_len, ref_len in itertools.product(range(8), range(9)):
         totals = [max(hyp_len - n, 0) for n in range(4)]
         for correct in itertools.product(*(range(t + 1) for t in totals)):
-            expected = BLEU.compute_bleu(
-                list(correct), list(totals), hyp_len, ref_len, smooth_method="exp", effective_order=True
-            ).score / 100
+            expected = (
+                BLEU.compute_bleu(
+                    list(correct), list(totals), hyp_len, ref_len, smooth_method="exp", effective_order=True
+                ).score
+                / 100
+            )
             assert bleu_from_stats(ref_len, hyp_len, correct) == expected
 
 

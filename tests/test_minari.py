@@ -25,8 +25,13 @@ def test_reset_and_step_infos_have_the_same_keys_and_types():
     env = gym.make("TextEdit-v0", preset="tiny", invalid_penalty=0.1)
     _, info = env.reset(seed=0, options={"source": "the dog", "reference": "the big dog"})
     expected = info_types(info)
-    assert expected == {"text": str, "reference": str, "score": np.float64, "solved": np.bool_,
-                        "invalid_action": np.bool_}
+    assert expected == {
+        "text": str,
+        "reference": str,
+        "score": np.float64,
+        "solved": np.bool_,
+        "invalid_action": np.bool_,
+    }
     assert not info["invalid_action"]
     base = env.unwrapped
     _, _, terminated, _, info = env.step(base.encode_action("delete", 5))

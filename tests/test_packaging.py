@@ -15,14 +15,17 @@ WITHOUT_EXTRAS = "import sys; sys.modules.update(dict.fromkeys(['torch', 'tqdm',
 
 
 def python(code: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", WITHOUT_EXTRAS + code, *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_EXTRAS + code, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 def test_the_environment_runs_without_torch_tqdm_or_pillow():
-    result = python("import gymnasium as gym, textedit_env; env = gym.make('TextEdit-v0'); env.reset(seed=0); "
-                    "env.step(env.unwrapped.encode_action('stop')); "
-                    "from textedit_env.policies import greedy_policy, oracle_policy; print('ok')")
+    result = python(
+        "import gymnasium as gym, textedit_env; env = gym.make('TextEdit-v0'); env.reset(seed=0); "
+        "env.step(env.unwrapped.encode_action('stop')); "
+        "from textedit_env.policies import greedy_policy, oracle_policy; print('ok')"
+    )
     assert result.returncode == 0 and result.stdout == "ok\n", result.stderr
 
 
@@ -35,19 +38,23 @@ def test_training_without_torch_names_the_extra_in_one_line(argv, extra):
 
 
 def test_rgb_array_without_pillow_names_the_extra():
-    result = python("import gymnasium as gym, textedit_env; env = gym.make('TextEdit-v0', render_mode='rgb_array'); "
-                    "env.reset(seed=0); env.render()")
+    result = python(
+        "import gymnasium as gym, textedit_env; env = gym.make('TextEdit-v0', render_mode='rgb_array'); "
+        "env.reset(seed=0); env.render()"
+    )
     assert result.returncode == 1 and "pip install 'textedit-env[render]'" in result.stderr.splitlines()[-1]
 
 
 def test_python_m_textedit_env_is_the_command():
-    result = subprocess.run([sys.executable, "-m", "textedit_env", "--help"], capture_output=True, text=True,
-                            cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "textedit_env", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert result.returncode == 0 and "usage: textedit" in result.stdout
 
 
 def test_one_version():
-    import textedit_env
     from importlib.metadata import version
+
+    import textedit_env
 
     assert version("textedit-env") == textedit_env.__version__

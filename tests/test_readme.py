@@ -32,14 +32,15 @@ def test_snippet_runs_as_a_script(code, tmp_path):
     script = tmp_path / "snippet.py"
     script.write_text(code)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MINARI_DATASETS_PATH": str(tmp_path / "minari")}
-    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
 
 def table_rows(text: str, header: str) -> list[list[str]]:
     """The cells of each row of the markdown table whose first line starts with ``header``."""
-    lines = text[text.index(header):].splitlines()
+    lines = text[text.index(header) :].splitlines()
     rows = []
     for line in lines[2:]:
         if not line.strip().startswith("|"):
@@ -59,7 +60,9 @@ def test_the_readme_arguments_are_the_docstrings():
 def test_the_readme_presets_are_the_packages():
     from textedit_env.tasks.presets import PRESETS
 
-    rows = {row[0].split("`")[1]: row for row in table_rows((ROOT / "README.md").read_text(), "| preset | references |")}
+    rows = {
+        row[0].split("`")[1]: row for row in table_rows((ROOT / "README.md").read_text(), "| preset | references |")
+    }
     assert set(rows) == set(PRESETS)
     for name, preset in PRESETS.items():
         _, _, vocabulary, words, corruptions, distractors = rows[name]

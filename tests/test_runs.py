@@ -31,11 +31,22 @@ def test_an_interrupted_dqn_run_resumes_to_the_same_model(tmp_path):
 
     durability = Durability(tmp_path / "cut", interval=10_000)
     with pytest.raises(RunInterrupted) as stop:
-        dqn.train(dqn.Args(steps=400, seed=3, **SMALL), TINY, tmp_path / "cut", progress=False,
-                  checkpoints=interrupt_at(150, durability), durability=durability)
+        dqn.train(
+            dqn.Args(steps=400, seed=3, **SMALL),
+            TINY,
+            tmp_path / "cut",
+            progress=False,
+            checkpoints=interrupt_at(150, durability),
+            durability=durability,
+        )
     assert 150 <= stop.value.step < 200 and (tmp_path / "cut" / STATE).exists()
-    resumed = dqn.train(dqn.Args(steps=400), TINY, tmp_path / "cut", progress=False,
-                        durability=Durability(tmp_path / "cut", resume=True))
+    resumed = dqn.train(
+        dqn.Args(steps=400),
+        TINY,
+        tmp_path / "cut",
+        progress=False,
+        durability=Durability(tmp_path / "cut", resume=True),
+    )
     for name, value in straight.network.state_dict().items():
         assert torch.equal(value, resumed.network.state_dict()[name]), name
     assert not (tmp_path / "cut" / STATE).exists()  # finished: only the final model remains
@@ -47,20 +58,38 @@ def test_an_interrupted_qlearning_run_resumes_to_the_same_table(tmp_path):
     straight = qlearning.train(qlearning.Args(steps=600, seed=1), TINY, tmp_path / "a", progress=False)
     durability = Durability(tmp_path / "b", interval=100)
     with pytest.raises(RunInterrupted):
-        qlearning.train(qlearning.Args(steps=600, seed=1), TINY, tmp_path / "b", progress=False,
-                        checkpoints=interrupt_at(250, durability), durability=durability)
-    resumed = qlearning.train(qlearning.Args(steps=600), TINY, tmp_path / "b", progress=False,
-                              durability=Durability(tmp_path / "b", resume=True))
+        qlearning.train(
+            qlearning.Args(steps=600, seed=1),
+            TINY,
+            tmp_path / "b",
+            progress=False,
+            checkpoints=interrupt_at(250, durability),
+            durability=durability,
+        )
+    resumed = qlearning.train(
+        qlearning.Args(steps=600),
+        TINY,
+        tmp_path / "b",
+        progress=False,
+        durability=Durability(tmp_path / "b", resume=True),
+    )
     assert resumed.table.q == straight.table.q
 
 
 def test_resume_takes_steps_as_the_new_total(tmp_path):
     durability = Durability(tmp_path, interval=100)
     with pytest.raises(RunInterrupted):
-        qlearning.train(qlearning.Args(steps=300), TINY, tmp_path, progress=False,
-                        checkpoints=interrupt_at(120, durability), durability=durability)
-    qlearning.train(qlearning.Args(steps=500), TINY, tmp_path, progress=False,
-                    durability=Durability(tmp_path, resume=True))
+        qlearning.train(
+            qlearning.Args(steps=300),
+            TINY,
+            tmp_path,
+            progress=False,
+            checkpoints=interrupt_at(120, durability),
+            durability=durability,
+        )
+    qlearning.train(
+        qlearning.Args(steps=500), TINY, tmp_path, progress=False, durability=Durability(tmp_path, resume=True)
+    )
     assert int((tmp_path / "episodes.csv").read_text().splitlines()[-1].split(",")[0]) > 300
 
 
@@ -102,14 +131,30 @@ def test_an_atomic_write_that_fails_leaves_the_previous_file(tmp_path):
 
 
 def textedit(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "agents.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1])
+    return subprocess.Popen(
+        [sys.executable, "-m", "agents.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[1],
+    )
 
 
 def test_ctrl_c_saves_the_run_and_resume_finishes_it(tmp_path):
     out = str(tmp_path / "run")
-    common = ["--algo", "qlearning", "--env-kwargs", '{"preset": "tiny"}', "--out", out, "--no-progress",
-              "--checkpoint-every", "500", "--eval-episodes", "2"]
+    common = [
+        "--algo",
+        "qlearning",
+        "--env-kwargs",
+        '{"preset": "tiny"}',
+        "--out",
+        out,
+        "--no-progress",
+        "--checkpoint-every",
+        "500",
+        "--eval-episodes",
+        "2",
+    ]
     run = textedit("train", "--steps", "10000000", *common)
     deadline = time.time() + 60
     while not (tmp_path / "run" / STATE).exists() and time.time() < deadline:
@@ -130,12 +175,25 @@ def test_ctrl_c_saves_the_run_and_resume_finishes_it(tmp_path):
     assert int((tmp_path / "run" / "episodes.csv").read_text().splitlines()[-1].split(",")[0]) <= int(steps)
 
 
-@pytest.mark.parametrize("content", [b"", b"\x00" * 100, np.random.default_rng(0).bytes(5000)],
-                         ids=["empty", "zeros", "random"])
+@pytest.mark.parametrize(
+    "content", [b"", b"\x00" * 100, np.random.default_rng(0).bytes(5000)], ids=["empty", "zeros", "random"]
+)
 def test_a_corrupt_checkpoint_gets_one_line(tmp_path, content):
     out = tmp_path / "run"
-    done = textedit("train", "--env-kwargs", '{"preset": "tiny"}', "--steps", "100", "--dim", "8", "--out", str(out),
-                    "--no-progress", "--eval-episodes", "0")
+    done = textedit(
+        "train",
+        "--env-kwargs",
+        '{"preset": "tiny"}',
+        "--steps",
+        "100",
+        "--dim",
+        "8",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--eval-episodes",
+        "0",
+    )
     assert done.wait(timeout=120) == 0, done.stderr.read()
     (out / "model.pt").write_bytes(content)
     evaluated = textedit("eval", str(out), "--episodes", "2")

@@ -11,7 +11,6 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import SubprocVecEnv
 
 from agents.common import evaluate, make_env
-from textedit_env.policies import random_policy
 from agents.networks import EditNetwork
 from agents.sb3 import (
     MaskableTextEditPolicy,
@@ -20,6 +19,7 @@ from agents.sb3 import (
     TextEditQRDQNPolicy,
     floor_invalid,
 )
+from textedit_env.policies import random_policy
 
 ENV_ID = "textedit_env:TextEdit-v0"
 SMALL = {"dim": 16}
@@ -58,8 +58,11 @@ def test_sb3_algorithms_learn_through_subproc_vec_env(algo, kwargs):
 
 SHARED = [
     (DQN, TextEditDQNPolicy, {"learning_starts": 50, "buffer_size": 1000, "batch_size": 16}),
-    (QRDQN, TextEditQRDQNPolicy, {"learning_starts": 50, "buffer_size": 1000, "batch_size": 16,
-                                  "policy_kwargs": {**SMALL, "n_quantiles": 5}}),
+    (
+        QRDQN,
+        TextEditQRDQNPolicy,
+        {"learning_starts": 50, "buffer_size": 1000, "batch_size": 16, "policy_kwargs": {**SMALL, "n_quantiles": 5}},
+    ),
     (PPO, TextEditActorCriticPolicy, {"n_steps": 64, "batch_size": 32, "n_epochs": 2}),
     (A2C, TextEditActorCriticPolicy, {"n_steps": 8}),
     (MaskablePPO, MaskableTextEditPolicy, {"n_steps": 64, "batch_size": 32, "n_epochs": 2}),
@@ -104,8 +107,18 @@ def test_invalid_actions_score_below_every_valid_one_without_gradient():
 def test_sb3_dqn_with_the_shared_policy_beats_a_random_agent():
     # Unseen test sentences after a budget of seconds (measured: 1.00 solved with seeds 0 and 1).
     kwargs = {"preset": "tiny", "max_episode_steps": 10}
-    model = DQN(TextEditDQNPolicy, make_env(kwargs), seed=0, device="cpu", gamma=0.5, learning_rate=1e-3, learning_starts=500,
-                exploration_fraction=0.3, target_update_interval=500, policy_kwargs=SMALL)
+    model = DQN(
+        TextEditDQNPolicy,
+        make_env(kwargs),
+        seed=0,
+        device="cpu",
+        gamma=0.5,
+        learning_rate=1e-3,
+        learning_starts=500,
+        exploration_fraction=0.3,
+        target_update_interval=500,
+        policy_kwargs=SMALL,
+    )
     model.learn(4_000)
     env = make_env({"preset": "tiny"}, "test")
     trained = evaluate(env, lambda e, obs, info: int(model.predict(obs, deterministic=True)[0]), 30, 0)

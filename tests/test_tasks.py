@@ -68,11 +68,19 @@ def write(tmp_path, name, content):
 
 
 def test_jsonl_tsv_and_text_files(tmp_path):
-    jsonl = write(tmp_path, "d.jsonl", "\n".join(json.dumps(r) for r in [
-        {"source": "the cat", "reference": "the big cat"},
-        {"reference": "a dog runs"},
-        {"source": None, "reference": "Straße café 🙂"},
-    ]) + "\n\n")
+    jsonl = write(
+        tmp_path,
+        "d.jsonl",
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"source": "the cat", "reference": "the big cat"},
+                {"reference": "a dog runs"},
+                {"source": None, "reference": "Straße café 🙂"},
+            ]
+        )
+        + "\n\n",
+    )
     tsv = write(tmp_path, "d.tsv", "the cat\tthe big cat\n\ta dog runs\n")
     txt = write(tmp_path, "d.txt", "the big cat\n\na dog runs\n")
     jtasks, _ = read_dataset(jsonl, "word")

@@ -107,8 +107,11 @@ def test_negative_reward_weights_are_refused_not_paid():
     [
         ("{not json", "is not valid JSON"),
         ('{"format": "textedit-env/ngram-lm", "version": 1, "smoothing": "mle"}', r"lacks the field\(s\) \['order'"),
-        ('{"format": "textedit-env/ngram-lm", "version": 1, "order": 2, "smoothing": "mle", "discount": 0.5, '
-         '"k": 1, "ngrams": [[["a"], 3]]}', "row 0"),
+        (
+            '{"format": "textedit-env/ngram-lm", "version": 1, "order": 2, "smoothing": "mle", "discount": 0.5, '
+            '"k": 1, "ngrams": [[["a"], 3]]}',
+            "row 0",
+        ),
         ("[1, 2]", "is not a version-1"),
     ],
 )

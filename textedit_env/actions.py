@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
-OPS = ("insert", "delete", "replace", "stop")
+from textedit_env.metrics.base import EDIT_OPS
+
+OPS = (*EDIT_OPS, "stop")
+"""the action ops: an edit of the text, or stop"""
 # Codes of the ``text_slots`` / ``reference_slots`` observations: 0 pads, 1 is a unit that is no
 # candidate, 2 + k is candidate k.
 SLOT_OTHER, SLOT_FIRST = 1, 2
@@ -42,8 +45,12 @@ class ActionCodec:
         self._replace0 = self._insert0 + (max_length + 1) * num_candidates
         self.n = self._replace0 + max_length * num_candidates
         # The ids of each operation: [start, stop) per op, in the order of the layout.
-        self.op_ranges = {"stop": (0, 1), "delete": (1, self._insert0), "insert": (self._insert0, self._replace0),
-                          "replace": (self._replace0, self.n)}
+        self.op_ranges = {
+            "stop": (0, 1),
+            "delete": (1, self._insert0),
+            "insert": (self._insert0, self._replace0),
+            "replace": (self._replace0, self.n),
+        }
 
     def encode(self, op: str, position: int = 0, slot: int | None = None) -> int:
         """Action id of ``op`` at ``position`` writing candidate ``slot``; ValueError if outside the space."""
@@ -73,7 +80,9 @@ class ActionCodec:
         p, k = divmod(action - self._replace0, self.K)
         return "replace", p, k
 
-    def scatter(self, stop: float, delete: np.ndarray, insert: np.ndarray, replace: np.ndarray, fill: float) -> np.ndarray:
+    def scatter(
+        self, stop: float, delete: np.ndarray, insert: np.ndarray, replace: np.ndarray, fill: float
+    ) -> np.ndarray:
         """One value per action id from per-op tables: ``delete[p]``, ``insert[p, k]`` and
         ``replace[p, k]`` (as many positions and slots as they have); ``fill`` elsewhere."""
         values = np.full(self.n, fill, dtype=np.float64)
@@ -85,7 +94,9 @@ class ActionCodec:
         values[self._replace0 :].reshape(self.L, self.K)[:rows, :cols] = replace
         return values
 
-    def is_valid(self, op: str, position: int, slot: int | None, length: int, n_candidates: int, text_slot: int) -> bool:
+    def is_valid(
+        self, op: str, position: int, slot: int | None, length: int, n_candidates: int, text_slot: int
+    ) -> bool:
         """Whether a decoded action changes the text; ``text_slot`` is the slot of the unit at ``position``."""
         if op == "stop":
             return True

@@ -80,8 +80,14 @@ def play(env: gym.Env, policy: Policy, episode: int, seed: int) -> EpisodeBuffer
     while not (terminated or truncated):
         action = policy(env, obs, info)
         obs, reward, terminated, truncated, info = env.step(action)
-        for values, value in ((observations, obs), (infos, info), (actions, action), (rewards, reward),
-                              (terminations, terminated), (truncations, truncated)):
+        for values, value in (
+            (observations, obs),
+            (infos, info),
+            (actions, action),
+            (rewards, reward),
+            (terminations, terminated),
+            (truncations, truncated),
+        ):
             values.append(value)
     return EpisodeBuffer(
         id=episode,
@@ -92,6 +98,8 @@ def play(env: gym.Env, policy: Policy, episode: int, seed: int) -> EpisodeBuffer
         terminations=terminations,
         truncations=truncations,
         # strings as lists: Minari stores a list of str as HDF5 strings, but not a numpy '<U' array
-        infos={key: [i[key] for i in infos] if isinstance(infos[0][key], str) else np.asarray([i[key] for i in infos])
-               for key in infos[0]},
+        infos={
+            key: [i[key] for i in infos] if isinstance(infos[0][key], str) else np.asarray([i[key] for i in infos])
+            for key in infos[0]
+        },
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -237,8 +238,12 @@ class TextEditEnv(gym.Env):
         self.lm = language_model(lm, lm_order, needs_lm, self.task_set.training_references)
         self._sampler = LanguageModelSampler(self.lm) if noise == "lm" else UniformSampler(self.task_set.vocabulary)
         self._new_scorer = scorer_builder(
-            self.weights, unit=self.unit, tokenize=self.tokenize, use_stemmer=self.use_stemmer,
-            engine=self.reward_engine, extra={"fluency": self.lm.scorer} if self.lm is not None else None,
+            self.weights,
+            unit=self.unit,
+            tokenize=self.tokenize,
+            use_stemmer=self.use_stemmer,
+            engine=self.reward_engine,
+            extra={"fluency": self.lm.scorer} if self.lm is not None else None,
         )
         self.action_space = spaces.Discrete(self.codec.n)
         self.observation_space = self._observation_space()
@@ -254,7 +259,9 @@ class TextEditEnv(gym.Env):
         if requested is None:
             return needed
         if requested < self.task_set.max_units:
-            raise ValueError(f"max_length={requested} is shorter than the longest task ({self.task_set.max_units} units)")
+            raise ValueError(
+                f"max_length={requested} is shorter than the longest task ({self.task_set.max_units} units)"
+            )
         return requested
 
     def _longest_unit(self) -> int:
@@ -350,11 +357,16 @@ class TextEditEnv(gym.Env):
         self._scorer.set_hypothesis(source)
         L, K = self.max_length, self.num_candidates
         encode = self.vocabulary.encode
-        self._arrays.start({
-            "text": encode(source, L), "text_slots": self._slots(source), "reference": encode(reference, L),
-            "reference_slots": self._slots(reference), "candidates": encode(self._candidates, K),
-            "lengths": (len(source), len(reference)),
-        })
+        self._arrays.start(
+            {
+                "text": encode(source, L),
+                "text_slots": self._slots(source),
+                "reference": encode(reference, L),
+                "reference_slots": self._slots(reference),
+                "candidates": encode(self._candidates, K),
+                "lengths": (len(source), len(reference)),
+            }
+        )
         self._reference_text = join_units(reference, self.unit)
 
     def _draw_candidates(self, source: list[str], reference: list[str]) -> list[str]:
@@ -485,7 +497,6 @@ class TextEditEnv(gym.Env):
             return None
         return text if self.render_mode == "ansi" else self._frames(text)
 
-
     def _describe_last(self) -> str:
         if self._last is None:
             return "start"
@@ -493,4 +504,3 @@ class TextEditEnv(gym.Env):
         op, position, word = self.decode_action(action)
         edit = op if op == "stop" else f"{op} {position}" + ("" if word is None else f" {word!r}")
         return f"{edit}  reward {reward:+.4f}" + ("" if valid else "  (invalid)")
-

@@ -9,7 +9,7 @@ oracle solves any task in exactly ``edit_distance(text, reference)`` steps.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from textedit_env.metrics.base import Edit
 
@@ -36,7 +36,9 @@ def optimal_edits(text: Sequence[str], reference: Sequence[str]) -> list[Edit]:
     """Every edit that starts some minimal edit script from ``text`` to ``reference``."""
     n, m = len(text), len(reference)
     pre = _prefix_table(text, reference)
-    suf = [row[::-1] for row in _prefix_table(text[::-1], reference[::-1])[::-1]]  # suf[i][j]: text[i:] vs reference[j:]
+    suf = [
+        row[::-1] for row in _prefix_table(text[::-1], reference[::-1])[::-1]
+    ]  # suf[i][j]: text[i:] vs reference[j:]
     best = pre[n][m]
     edits: dict[Edit, None] = {}
     for i in range(n + 1):

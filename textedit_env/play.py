@@ -15,7 +15,7 @@ positions the current text allows, a word that is not a candidate). The text is 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import gymnasium as gym
 

@@ -6,7 +6,8 @@ A policy maps ``(env, observation, info)`` to an action id; it reads the state f
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np

@@ -6,7 +6,7 @@ Marks follow one minimal alignment: ``[-x]`` a unit to delete, ``[+y]`` a unit t
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -47,8 +47,9 @@ class FrameRenderer:
         try:  # imported here: only rgb_array needs Pillow
             from PIL import Image, ImageDraw, ImageFont
         except ModuleNotFoundError:
-            raise ModuleNotFoundError("render_mode='rgb_array' draws with Pillow, which is not installed: "
-                                      "pip install 'textedit-env[render]'") from None
+            raise ModuleNotFoundError(
+                "render_mode='rgb_array' draws with Pillow, which is not installed: pip install 'textedit-env[render]'"
+            ) from None
 
         image = Image.new("RGB", (self.shape[1], self.shape[0]), (255, 255, 255))
         draw = ImageDraw.Draw(image)

@@ -8,7 +8,7 @@ units are joined with nothing, so unsegmented scripts (Chinese, Japanese) can be
 from __future__ import annotations
 
 import unicodedata
-from typing import Sequence
+from collections.abc import Sequence
 
 UNITS = ("word", "char")
 

@@ -10,9 +10,9 @@ the same floats as the libraries, bit for bit, for every single metric (a weight
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
-from typing import Callable, Mapping, Sequence, Union
 
 from textedit_env.metrics.base import Edit, EditScores, Scorer, join_units
 from textedit_env.metrics.bleu import BleuScorer, check_tokenizer, sacrebleu_bleu
@@ -25,7 +25,7 @@ from textedit_env.units import check_unit_kind
 METRICS = ("bleu", "rouge1", "rouge2", "rougeL", "chrf")
 ENGINES = ("incremental", "library")
 
-Reward = Union[str, Mapping[str, float]]
+Reward = str | Mapping[str, float]
 ScorerFactory = Callable[[Sequence[str]], Scorer]
 
 __all__ = [
@@ -66,7 +66,9 @@ def parse_reward(reward: Reward, extra_names: Sequence[str] = ()) -> dict[str, f
     return weights
 
 
-def _incremental(weights: Mapping[str, float], reference_units: Sequence[str], unit: str, tokenize: str, use_stemmer: bool) -> Scorer:
+def _incremental(
+    weights: Mapping[str, float], reference_units: Sequence[str], unit: str, tokenize: str, use_stemmer: bool
+) -> Scorer:
     """The scorer of one built-in metric, or of several ROUGE types sharing one tokenization."""
     if "bleu" in weights:
         return BleuScorer(reference_units, unit=unit, tokenize=tokenize)
@@ -92,7 +94,9 @@ class ScorerBuilder:
         if name in self.extra:
             return self.extra[name](reference_units)
         if self.engine == "library":
-            return LibraryScorer(name, reference_units, unit=self.unit, tokenize=self.tokenize, use_stemmer=self.use_stemmer)
+            return LibraryScorer(
+                name, reference_units, unit=self.unit, tokenize=self.tokenize, use_stemmer=self.use_stemmer
+            )
         return _incremental({name: 1.0}, reference_units, self.unit, self.tokenize, self.use_stemmer)
 
     def __call__(self, reference_units: Sequence[str]) -> Scorer:
@@ -105,7 +109,9 @@ class ScorerBuilder:
             if self.engine == "incremental" and name in rouge:
                 # The ROUGE types share one scorer (one tokenization per edit), in place of the first.
                 if name == next(iter(rouge)):
-                    parts.append((1.0, _incremental(rouge, reference_units, self.unit, self.tokenize, self.use_stemmer)))
+                    parts.append(
+                        (1.0, _incremental(rouge, reference_units, self.unit, self.tokenize, self.use_stemmer))
+                    )
             else:
                 parts.append((weight, self._one(name, reference_units)))
         if len(parts) == 1 and parts[0][0] == 1.0:

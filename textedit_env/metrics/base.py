@@ -11,8 +11,9 @@ Scores are on a 0-1 scale (sacrebleu's BLEU and chrF divided by 100).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
 from itertools import islice
-from typing import Iterator, NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 

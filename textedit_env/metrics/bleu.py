@@ -20,9 +20,9 @@ every edit and diff the tokens.
 from __future__ import annotations
 
 import math
-from functools import lru_cache, partial
+from collections.abc import Sequence
+from functools import cache, lru_cache, partial
 from itertools import chain
-from typing import Sequence
 
 from sacrebleu.metrics.bleu import BLEU
 
@@ -40,7 +40,7 @@ def check_tokenizer(tokenize: str) -> None:
         raise ValueError(f"unknown BLEU tokenizer {tokenize!r}; sacrebleu accepts {sorted(BLEU.TOKENIZERS)}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def sacrebleu_bleu(tokenize: str) -> BLEU:
     """The BLEU object ``sentence_bleu`` would build, created once per tokenizer."""
     check_tokenizer(tokenize)

@@ -9,7 +9,7 @@ operations in the same order.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from sacrebleu.metrics.chrf import CHRF
 

@@ -7,8 +7,8 @@ after every edit: the verification baseline, and the slow side of the benchmarks
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Sequence
+from collections.abc import Sequence
+from functools import cache
 
 from rouge_score.rouge_scorer import RougeScorer
 from sacrebleu.metrics.chrf import CHRF
@@ -18,12 +18,12 @@ from textedit_env.metrics.bleu import sacrebleu_bleu
 from textedit_env.metrics.splice import check_edit, edited
 
 
-@lru_cache(maxsize=None)
+@cache
 def _chrf() -> CHRF:
     return CHRF()  # sentence_chrf's defaults
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rouge(metric: str, use_stemmer: bool) -> RougeScorer:
     return RougeScorer([metric], use_stemmer=use_stemmer)
 
@@ -57,7 +57,13 @@ class LibraryScorer(Scorer):
     """Calls the library on the whole joined text for every score."""
 
     def __init__(
-        self, metric: str, reference_units: Sequence[str], *, unit: str = "word", tokenize: str = "13a", use_stemmer: bool = False
+        self,
+        metric: str,
+        reference_units: Sequence[str],
+        *,
+        unit: str = "word",
+        tokenize: str = "13a",
+        use_stemmer: bool = False,
     ) -> None:
         self._metric = metric
         self._unit = unit

@@ -18,8 +18,8 @@ first prefix that is not one, which for an item outside the reference is at once
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Iterable, Sequence
 
 Seq = tuple[str, ...]
 Piece = tuple[int, ...]

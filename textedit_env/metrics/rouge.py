@@ -20,9 +20,9 @@ new vectors meet the old ones (from there on the two runs are the same).
 
 from __future__ import annotations
 
-from functools import lru_cache, partial
+from collections.abc import Sequence
+from functools import cache, lru_cache, partial
 from itertools import chain
-from typing import Sequence
 
 from rouge_score.scoring import fmeasure
 from rouge_score.tokenizers import DefaultTokenizer
@@ -34,7 +34,7 @@ from textedit_env.metrics.splice import PerChunk, PerUnit, SpliceScorer, Splitte
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tokenizer(use_stemmer: bool) -> DefaultTokenizer:
     return DefaultTokenizer(use_stemmer)
 
@@ -126,7 +126,12 @@ class IncrementalRouge(SpliceScorer):
     """
 
     def __init__(
-        self, weights: dict[str, float], reference_units: Sequence[str], *, unit: str = "word", use_stemmer: bool = False
+        self,
+        weights: dict[str, float],
+        reference_units: Sequence[str],
+        *,
+        unit: str = "word",
+        use_stemmer: bool = False,
     ) -> None:
         unknown = set(weights) - set(ROUGE_TYPES)
         if unknown:

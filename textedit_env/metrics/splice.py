@@ -20,8 +20,8 @@ sequence, in one of two ways:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from itertools import accumulate, chain
-from typing import Callable, Sequence
 
 import numpy as np
 

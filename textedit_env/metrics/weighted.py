@@ -7,7 +7,7 @@ within 1e-12, not bit for bit.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from textedit_env.metrics.base import Edit, EditScores, Scorer
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import zlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -197,7 +197,20 @@ def build_task_set(
 
 
 __all__ = [
-    "BUNDLED", "PRESETS", "SPLITS", "DatasetError", "FixedTaskSet", "GeneratedTaskSet", "Preset",
-    "SentenceGenerator", "Task", "TaskSet", "build_task_set", "check_split", "generated_tasks", "get_preset",
-    "in_split", "read_dataset",
+    "BUNDLED",
+    "PRESETS",
+    "SPLITS",
+    "DatasetError",
+    "FixedTaskSet",
+    "GeneratedTaskSet",
+    "Preset",
+    "SentenceGenerator",
+    "Task",
+    "TaskSet",
+    "build_task_set",
+    "check_split",
+    "generated_tasks",
+    "get_preset",
+    "in_split",
+    "read_dataset",
 ]

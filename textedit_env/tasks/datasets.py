@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 # (source or None, reference, where it came from: "file:line" or "dataset item i")
 RawPair = tuple["str | None", str, str]

@@ -79,12 +79,14 @@ class MaskInObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs)
 def flat_space(space: spaces.Space) -> spaces.Box:
     """The ``float32`` ``Box`` of :func:`flatten`'s vectors; ValueError unless ``space`` is a ``Dict`` of
     integer arrays."""
-    if not isinstance(space, spaces.Dict) or not all(isinstance(s, (spaces.Box, spaces.MultiDiscrete))
-                                                     for s in space.values()):
+    if not isinstance(space, spaces.Dict) or not all(
+        isinstance(s, (spaces.Box, spaces.MultiDiscrete)) for s in space.values()
+    ):
         raise ValueError(f"flattening needs a Dict of integer arrays (observation_mode='ids'), got {space}")
     bounds = [_bounds(s) for s in space.values()]
-    return spaces.Box(np.concatenate([low for low, _ in bounds]), np.concatenate([high for _, high in bounds]),
-                      dtype=np.float32)
+    return spaces.Box(
+        np.concatenate([low for low, _ in bounds]), np.concatenate([high for _, high in bounds]), dtype=np.float32
+    )
 
 
 def flatten(observation: dict, space: spaces.Dict) -> np.ndarray:

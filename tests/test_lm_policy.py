@@ -1,0 +1,183 @@
+"""Tests of the language-model policy: tokens, decoding, save/load, and that RL fine-tuning helps."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from agents import lm
+from agents.common import MANIFEST, RunLogger, evaluate, make_env
+from textedit_env.wrappers import format_prompt
+
+TINY = {"preset": "tiny"}
+# Small and fast: a few hundred demonstrations, a few RL updates.
+SMALL = lm.Args(
+    steps=64, pretrain_episodes=60, pretrain_epochs=2, rl_envs=8, group_size=4, dim=16, train_episode_steps=3
+)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+def test_tokenizer_reads_prompts_and_maps_unknown_words_to_unk():
+    env = make_env(TINY)
+    env.reset(seed=0, options={"source": "the cat", "reference": "the big cat"})
+    tokenizer = lm.Tokenizer.for_env(env)
+    ids = tokenizer.encode_prompt(format_prompt(env))
+    assert tokenizer.unk not in ids
+    assert [tokenizer.tokens[i] for i in ids] == [
+        "reference:",
+        "the",
+        "big",
+        "cat",
+        "text:",
+        "[0]",
+        "the",
+        "[1]",
+        "cat",
+        "[2]",
+        "words:",
+        *env.unwrapped.candidates,
+    ]
+    assert tokenizer.encode("zebra stop") == [tokenizer.unk, tokenizer.ids["stop"]]
+    # Pointing at a gap marker writes its number; pointing at a word writes the word.
+    assert tokenizer.tokens[int(tokenizer.copy_ids[tokenizer.ids["[2]"]])] == "2"
+    assert tokenizer.tokens[int(tokenizer.copy_ids[tokenizer.ids["cat"]])] == "cat"
+    assert tokenizer.decode(tokenizer.encode_command("replace 2 cat") + [tokenizer.ids["dog"]]) == "replace 2 cat"
+
+
+@pytest.mark.parametrize("encoder", ["lstm", "transformer"])
+def test_decoding_is_deterministic_and_samples_follow_the_model(encoder):
+    args = replace(SMALL, encoder=encoder)
+    model, tokenizer = lm.build(TINY, args)
+    env = make_env(TINY)
+    env.reset(seed=0)
+    prompts = lm.pad([tokenizer.encode_prompt(format_prompt(env))] * 2, torch.device("cpu"))
+    greedy = model.decode(prompts, tokenizer.bos, tokenizer.eos)
+    assert torch.equal(greedy, model.decode(prompts, tokenizer.bos, tokenizer.eos))
+    draws = [
+        model.decode(prompts, tokenizer.bos, tokenizer.eos, samples=3, generator=torch.Generator().manual_seed(1))
+        for _ in range(2)
+    ]
+    assert draws[0].shape == (6, lm.MAX_COMMAND_TOKENS) and torch.equal(draws[0], draws[1])
+    # The log-probabilities of teacher forcing are those the decoder sampled from: they sum to at most 0.
+    logp = model.token_logprobs(prompts.repeat_interleave(3, 0), draws[0].clamp_min(1), tokenizer.bos)
+    assert torch.all(logp <= 0)
+
+
+def test_pretraining_imitates_the_oracle_on_a_single_pair():
+    one_pair = {"dataset": [["the cat", "the big cat"]], "split": "all"}
+    args = replace(SMALL, pretrain_epochs=80, lr=2e-2)
+    torch.manual_seed(0)
+    model, tokenizer = lm.build(one_pair, args)
+    pairs = lm.demonstrations(one_pair, 1, 0, reference_starts=0.0)
+    assert [command for _, command in pairs] == ["insert 1 big"]
+    assert lm.pretrain(model, tokenizer, pairs, args, np.random.default_rng(0), progress=False) < 0.1
+    env = make_env(one_pair)
+    env.reset(seed=0)
+    assert lm.Agent(model, tokenizer, args, one_pair).command(env) == "insert 1 big"
+
+
+def test_train_saves_and_load_restores_the_same_policy(tmp_path):
+    agent = lm.train(SMALL, TINY, tmp_path, progress=False)
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    assert manifest["algo"] == "lm" and manifest["env_kwargs"] == TINY
+    loaded = lm.Agent.load(tmp_path)
+    assert loaded.args == SMALL and loaded.env_kwargs == TINY and loaded.eval_split() == "test"
+    env = make_env(TINY, "test")
+    for seed in range(5):
+        env.reset(seed=seed)
+        assert loaded.command(env) == agent.command(env)
+    result = evaluate(make_env(TINY, "test"), loaded, 5, seed=0)
+    assert loaded.commands >= 5 and 0 <= loaded.invalid_commands <= loaded.commands
+    assert 0.0 <= result["solve_rate"] <= 1.0
+    assert (tmp_path / "episodes.csv").read_text().count("\n") > 1
+
+
+def test_same_seed_same_agent(tmp_path):
+    args = replace(SMALL, steps=16)
+    first = lm.train(args, TINY, tmp_path / "a", progress=False)
+    second = lm.train(args, TINY, tmp_path / "b", progress=False)
+    for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_invalid_commands_are_counted_and_played_as_invalid_actions():
+    model, tokenizer = lm.build(TINY, SMALL)
+    agent = lm.Agent(model, tokenizer, SMALL, TINY)
+    agent.command = lambda env: "fly away"  # an untrained model may write anything; this is surely invalid
+    env = make_env(TINY)
+    obs, info = env.reset(seed=0)
+    action = agent(env, obs, info)
+    assert not env.unwrapped.action_masks()[action]
+    assert (agent.commands, agent.invalid_commands, agent.invalid_rate) == (1, 1, 1.0)
+    assert agent.last_error.startswith("unknown command 'fly'")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("group_size", 1, "group_size=1: expected at least 2"),
+        ("kl_coef", -0.1, "kl_coef=-0.1: expected a number >= 0"),
+        ("encoder", "gru", "encoder='gru'"),
+        ("dim", 18, "multiple of its 4 heads"),
+    ],
+)
+def test_bad_args_are_named(tmp_path, field, value, message):
+    args = replace(SMALL, **{"encoder": "transformer", field: value})
+    with pytest.raises(ValueError, match=message):
+        lm.train(args, TINY, tmp_path, progress=False)
+
+
+def test_character_units_are_refused_before_training():
+    with pytest.raises(ValueError, match="unit='char' is not supported"):
+        lm.validate(SMALL, {"unit": "char", "dataset": ["abc"], "split": "all"})
+
+
+# Three fixed pairs: every episode starts from one of three states, so a few RL updates are enough to show.
+PAIRS = {
+    "dataset": [
+        ["the cat sees dog", "the cat sees a dog"],
+        ["cat the sleeps", "the cat sleeps"],
+        ["a dog big barks", "a big dog barks"],
+    ],
+    "split": "all",
+}
+
+
+def test_rl_raises_the_reward_of_a_weakly_pretrained_model(tmp_path):
+    args = lm.Args(
+        pretrain_episodes=3,
+        pretrain_epochs=40,
+        lr=1e-2,
+        steps=8 * 40,
+        rl_envs=8,
+        group_size=8,
+        rl_lr=3e-3,
+        kl_coef=0.0,
+        dim=16,
+        train_episode_steps=3,
+    )
+    torch.manual_seed(0)
+    model, tokenizer = lm.build(PAIRS, args)
+    lm.pretrain(
+        model,
+        tokenizer,
+        lm.demonstrations(PAIRS, args.pretrain_episodes, 0, 0.1),
+        args,
+        np.random.default_rng(0),
+        progress=False,
+    )
+    agent = lm.Agent(model, tokenizer, args, PAIRS)
+    before = lm.greedy_return(agent, PAIRS, 30, 100, args.gamma, args.invalid_penalty)
+    logger = RunLogger(tmp_path, args.steps, {}, progress=False)
+    lm.fine_tune(model, tokenizer, PAIRS, args, logger)
+    logger.close()
+    after = lm.greedy_return(agent, PAIRS, 30, 100, args.gamma, args.invalid_penalty)
+    assert after > before + 0.1, (before, after)
