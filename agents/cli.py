@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 
 from agents.common import evaluate_with_baselines, format_table, make_env, training_split
 from agents.registry import AGENTS, MissingDependency, agent_module, field_docs, load_agent, missing_dependency
+from textedit_env.policies import BASELINES
 from textedit_env.tasks import SPLITS
 
 INTERRUPTED = 130
@@ -122,7 +123,7 @@ def build_parser(algo: str | None = None) -> Parser:
         "eval", help="evaluate a trained agent greedily beside the oracle", formatter_class=HelpFormatter
     )
     evaluate.add_argument("dir", type=Path, help="a run directory written by train")
-    evaluate.add_argument("--episodes", type=positive_int, default=200)
+    evaluate.add_argument("--episodes", type=positive_int, default=200, help="episodes of each policy")
     evaluate.add_argument(
         "--split",
         choices=SPLITS,
@@ -138,8 +139,8 @@ def build_parser(algo: str | None = None) -> Parser:
     collect = commands.add_parser(
         "collect", help="write a Minari dataset of a baseline policy's episodes", formatter_class=HelpFormatter
     )
-    collect.add_argument("--policy", choices=("oracle", "greedy", "random"), default="oracle")
-    collect.add_argument("--episodes", type=positive_int, default=300)
+    collect.add_argument("--policy", choices=sorted(BASELINES), default="oracle", help="the policy that plays")
+    collect.add_argument("--episodes", type=positive_int, default=300, help="episodes to record")
     add_env_kwargs(collect)
     collect.add_argument(
         "--dataset-id",
