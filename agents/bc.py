@@ -18,7 +18,7 @@ space. Evaluation is on the held-out split when the demonstrations come from the
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.common import Checkpoints, RunLogger, check_fields, make_env
+from agents.common import Checkpoints, RunLogger, check_fields, make_env, run_config
 from agents.networks import OBSERVATION_KEYS, EditNetwork, Encoder
 from agents.policy import NetworkAgent, build_network, to_tensors
 
@@ -126,7 +126,7 @@ def train(
     rng, device = np.random.default_rng(args.seed), torch.device(args.device)
     network = build_network(make_env(env_kwargs).observation_space, args).to(device)
     optimizer = torch.optim.Adam(network.parameters(), lr=args.lr)
-    config = {"algo": NAME, "args": asdict(args), "env_kwargs": env_kwargs, "demonstrated_steps": len(actions)}
+    config = run_config(NAME, args, env_kwargs, demonstrated_steps=len(actions))
     with RunLogger(Path(out_dir), args.steps, config, progress) as logger:
         for step in range(1, args.steps + 1):
             batch = rng.integers(len(actions), size=args.batch_size)

@@ -48,10 +48,16 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+def run_config(algo: str, args: Any, env_kwargs: dict, **extra: Any) -> dict:
+    """What a run is: the algorithm, its Args dataclass and its env kwargs (and ``extra``); the
+    manifest of a trained agent and a training run's ``config.json``."""
+    return {"algo": algo, "args": dataclasses.asdict(args), "env_kwargs": env_kwargs, **extra}
+
+
 def write_manifest(out_dir: Path, algo: str, args: Any, env_kwargs: dict, **extra: Any) -> None:
     """Record which agent (``algo``, its Args dataclass, its env kwargs) a run directory holds; every
     agent's ``save`` ends with this, after its own files are written."""
-    manifest = {"algo": algo, "args": dataclasses.asdict(args), "env_kwargs": env_kwargs, **extra}
+    manifest = run_config(algo, args, env_kwargs, **extra)
     atomic_write(Path(out_dir) / MANIFEST, lambda tmp: tmp.write_text(json.dumps(manifest, indent=2) + "\n"))
 
 

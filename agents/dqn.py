@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
@@ -42,6 +42,7 @@ from agents.common import (
     StartAtReference,
     check_fields,
     linear_schedule,
+    run_config,
 )
 from agents.networks import OBSERVATION_KEYS, EditNetwork, Encoder
 from agents.policy import NetworkAgent, build_network, greedy_actions, masked_argmax, to_tensors
@@ -290,7 +291,7 @@ def train(
     envs, codec = vector_env(state.envs), state.envs[0].unwrapped.codec
     q_network, optimizer, rng = state.q_network, state.optimizer, state.rng
     start_time, start_step = time.time(), state.step
-    config = {"algo": NAME, "args": asdict(args), "env_kwargs": env_kwargs}
+    config = run_config(NAME, args, env_kwargs)
     with RunLogger(
         Path(out_dir), args.steps, config, progress, start_step=state.step, learning_starts=args.learning_starts
     ) as logger:

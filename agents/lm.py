@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -64,6 +64,7 @@ from agents.common import (
     linear_schedule,
     make_env,
     read_manifest,
+    run_config,
     write_manifest,
 )
 from textedit_env.oracle import oracle_action
@@ -123,35 +124,39 @@ class Args:
     device: str = "cpu"
     """torch device"""
 
+    def __post_init__(self) -> None:
+        check_fields(
+            self,
+            positive=(
+                "steps",
+                "pretrain_episodes",
+                "pretrain_epochs",
+                "batch_size",
+                "lr",
+                "rl_lr",
+                "rl_envs",
+                "group_size",
+                "train_episode_steps",
+                "dim",
+                "layers",
+            ),
+            non_negative=("seed", "kl_coef", "invalid_penalty"),
+            unit_interval=("reference_starts", "gamma"),
+        )
+        if self.group_size < 2:
+            raise ValueError(
+                f"group_size={self.group_size}: expected at least 2 (advantages are relative to the group)"
+            )
+        if self.encoder not in ("lstm", "transformer"):
+            raise ValueError(f"encoder={self.encoder!r}: expected 'lstm' or 'transformer'")
+        if self.encoder == "transformer" and self.dim % 4:
+            raise ValueError(f"dim={self.dim}: the Transformer encoder needs a multiple of its 4 heads")
+
 
 def validate(args: Args, env_kwargs: dict) -> None:
-    """ValueError (one line) naming a bad argument, or an environment whose texts are not words."""
+    """ValueError (one line) for an environment whose texts are not words (the Args check themselves)."""
     if env_kwargs.get("unit", "word") != "word":
         raise ValueError(f"the lm agent reads and writes words: unit={env_kwargs['unit']!r} is not supported")
-    check_fields(
-        args,
-        positive=(
-            "steps",
-            "pretrain_episodes",
-            "pretrain_epochs",
-            "batch_size",
-            "lr",
-            "rl_lr",
-            "rl_envs",
-            "group_size",
-            "train_episode_steps",
-            "dim",
-            "layers",
-        ),
-        non_negative=("kl_coef", "invalid_penalty"),
-        unit_interval=("reference_starts", "gamma"),
-    )
-    if args.group_size < 2:
-        raise ValueError(f"group_size={args.group_size}: expected at least 2 (advantages are relative to the group)")
-    if args.encoder not in ("lstm", "transformer"):
-        raise ValueError(f"encoder={args.encoder!r}: expected 'lstm' or 'transformer'")
-    if args.encoder == "transformer" and args.dim % 4:
-        raise ValueError(f"dim={args.dim}: the Transformer encoder needs a multiple of its 4 heads")
 
 
 # --------------------------------------------------------------------------- tokens
@@ -559,12 +564,11 @@ def train(
     model, tokenizer = build(env_kwargs, args)
     pairs = demonstrations(env_kwargs, args.pretrain_episodes, args.seed, args.reference_starts)
     pretrain(model, tokenizer, pairs, args, rng, progress)
-    config = {"algo": NAME, "args": asdict(args), "env_kwargs": env_kwargs}
-    logger = RunLogger(Path(out_dir), args.steps, config, progress)
-    if checkpoints is not None:
-        checkpoints.reached(0, lambda: Agent(model, tokenizer, args, env_kwargs))
-    fine_tune(model, tokenizer, env_kwargs, args, logger, checkpoints)
-    logger.close()
+    config = run_config(NAME, args, env_kwargs)
+    with RunLogger(Path(out_dir), args.steps, config, progress) as logger:
+        if checkpoints is not None:
+            checkpoints.reached(0, lambda: Agent(model, tokenizer, args, env_kwargs))
+        fine_tune(model, tokenizer, env_kwargs, args, logger, checkpoints)
     agent = Agent(model, tokenizer, args, env_kwargs)
     agent.save(Path(out_dir))
     return agent

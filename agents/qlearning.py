@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Literal, get_args
@@ -40,6 +40,7 @@ from agents.common import (
     linear_schedule,
     make_env,
     read_manifest,
+    run_config,
     training_split,
     write_manifest,
 )
@@ -287,7 +288,7 @@ def train(
     alpha_start, alpha_end = args.alphas()
     decay = args.exploration_fraction * args.steps
     key, actions, edits = keys(env, state.obs, state.info)
-    config = {"algo": NAME, "args": asdict(args), "env_kwargs": env_kwargs}
+    config = run_config(NAME, args, env_kwargs)
     with RunLogger(Path(out_dir), args.steps, config, progress, start_step=state.step) as logger:
         while state.step < args.steps:
             epsilon = linear_schedule(args.epsilon_start, args.epsilon_end, decay, state.step)

@@ -29,14 +29,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import torch
 
-from agents.common import Checkpoints, RunLogger, StartAtReference, atomic_write, check_fields, make_env
+from agents.common import Checkpoints, RunLogger, StartAtReference, atomic_write, check_fields, make_env, run_config
 from agents.networks import EditNetwork, Encoder, mlp
 from agents.policy import NetworkAgent, build_network, network_kwargs
 from textedit_env.wrappers import MaskInObservation
@@ -312,9 +312,9 @@ def run(
     def agent_now() -> Agent:
         return Agent(learner_network(algo, args, observation_space), args, env_kwargs)
 
-    logger = RunLogger(out_dir, args.steps, {"algo": NAME, "args": asdict(args), "env_kwargs": env_kwargs}, progress)
     step, runners, start_time = 0, {}, time.time()
-    try:
+    config = run_config(NAME, args, env_kwargs)
+    with RunLogger(out_dir, args.steps, config, progress) as logger:
         while step < args.steps:
             runners = algo.train()[ENV_RUNNER_RESULTS]
             now = int(runners[NUM_ENV_STEPS_SAMPLED_LIFETIME])
@@ -324,8 +324,6 @@ def run(
             step = now
             if checkpoints is not None:
                 checkpoints.reached(step, agent_now)
-    finally:
-        logger.close()
     seconds = time.time() - start_time
     stats = {
         "env_steps": step,

@@ -130,9 +130,8 @@ def test_invalid_commands_are_counted_and_played_as_invalid_actions():
     ],
 )
 def test_bad_args_are_named(tmp_path, field, value, message):
-    args = replace(SMALL, **{"encoder": "transformer", field: value})
     with pytest.raises(ValueError, match=message):
-        lm.train(args, TINY, tmp_path, progress=False)
+        lm.train(replace(SMALL, **{"encoder": "transformer", field: value}), TINY, tmp_path, progress=False)
 
 
 def test_character_units_are_refused_before_training():
