@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.common import Checkpoints, RunLogger, check_fields, make_env, run_config
+from agents.common import ENV_ID, Checkpoints, RunLogger, check_fields, make_env, run_config
 from agents.networks import OBSERVATION_KEYS, EditNetwork, Encoder
 from agents.policy import NetworkAgent, build_network, to_tensors
 
@@ -83,7 +83,7 @@ def open_dataset(dataset_id: str, env_kwargs: dict) -> tuple[minari.MinariDatase
         ) from None
     except ValueError as err:
         raise ValueError(f"cannot load the Minari dataset {dataset_id!r}: {' '.join(str(err).split())}") from None
-    if dataset.env_spec is None or dataset.env_spec.id != "TextEdit-v0":
+    if dataset.env_spec is None or dataset.env_spec.id != ENV_ID:
         raise ValueError(f"Minari dataset {dataset_id!r} does not name TextEdit-v0 as its environment")
     kwargs = {**dataset.env_spec.kwargs, **env_kwargs}
     env = make_env(kwargs)

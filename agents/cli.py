@@ -27,11 +27,9 @@ from typing import Any, NoReturn
 
 from agents.common import evaluate_with_baselines, format_table, make_env, training_split
 from agents.registry import AGENTS, MissingDependency, agent_module, field_docs, load_agent, missing_dependency
+from textedit_env.play import INTERRUPTED
 from textedit_env.policies import BASELINES
 from textedit_env.tasks import SPLITS
-
-INTERRUPTED = 130
-"""exit code of a run stopped by SIGINT/SIGTERM (128 + SIGINT), as shells report it"""
 
 
 class UsageError(Exception):

@@ -17,13 +17,10 @@ from typing import Any, NoReturn
 import gymnasium as gym
 import numpy as np
 
-import textedit_env  # noqa: F401  (registers TextEdit-v0)
+from textedit_env import ENV_ID  # importing the package registers TextEdit-v0
 from textedit_env.lm import NGramLM
 from textedit_env.metrics import library_score
 from textedit_env.policies import Policy, oracle_policy, random_policy
-
-ENV_ID = "TextEdit-v0"
-
 
 MANIFEST = "agent.json"
 """The file of a run directory that says which agent it holds (read by ``textedit eval``)."""

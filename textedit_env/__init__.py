@@ -8,13 +8,14 @@ from gymnasium.envs.registration import register, registry
 
 __version__ = "0.1.0"
 
+ENV_ID = "TextEdit-v0"
 DEFAULT_MAX_EPISODE_STEPS = 50
 
-if "TextEdit-v0" not in registry:
+if ENV_ID not in registry:
     register(
-        id="TextEdit-v0",
+        id=ENV_ID,
         entry_point="textedit_env.env:TextEditEnv",
         max_episode_steps=DEFAULT_MAX_EPISODE_STEPS,
     )
 
-__all__ = ["DEFAULT_MAX_EPISODE_STEPS", "__version__"]
+__all__ = ["DEFAULT_MAX_EPISODE_STEPS", "ENV_ID", "__version__"]

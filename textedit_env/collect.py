@@ -31,10 +31,9 @@ from minari.data_collector import EpisodeBuffer
 from minari.dataset.minari_dataset import parse_dataset_id
 from minari.storage import get_dataset_path
 
-import textedit_env
+from textedit_env import ENV_ID, __version__
 from textedit_env.policies import BASELINES, Policy
 
-ENV_ID = "TextEdit-v0"
 DATA_FORMAT = "hdf5"
 """Minari's storage: h5py is a much smaller install than pyarrow"""
 
@@ -67,7 +66,7 @@ def collect(policy: str, episodes: int, env_kwargs: dict, dataset_id: str, seed:
             description=f"{episodes} episodes of the {policy} policy on {ENV_ID} with kwargs {env_kwargs}, "
             f"episode i reset with seed {seed} + i",
             data_format=DATA_FORMAT,
-            requirements=[f"textedit-env=={textedit_env.__version__}"],
+            requirements=[f"textedit-env=={__version__}"],
         )
     return get_dataset_path(dataset_id)
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import gymnasium as gym
 
+from textedit_env import ENV_ID
 from textedit_env.metrics.base import join_units
 from textedit_env.oracle import oracle_action
 from textedit_env.render import marked_text
@@ -53,7 +54,7 @@ def play(
     if (source is None) != (reference is None):
         raise ValueError("source and reference go together: pass both or neither")
     options = None if reference is None else {"source": source, "reference": reference}
-    env = gym.make("TextEdit-v0", **env_kwargs)
+    env = gym.make(ENV_ID, **env_kwargs)
     session = _Session(env, output)
     try:
         session.new_episode(seed, options)
