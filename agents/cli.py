@@ -25,7 +25,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, NoReturn
 
-from agents.common import evaluate_with_baselines, format_table, make_env, training_split
+from agents.common import evaluate_with_baselines, format_table, make_env, training_split, write_json
 from agents.registry import AGENTS, MissingDependency, agent_module, field_docs, load_agent, missing_dependency
 from textedit_env.play import INTERRUPTED
 from textedit_env.policies import BASELINES
@@ -327,7 +327,7 @@ def run_train(args: argparse.Namespace) -> int:
             return INTERRUPTED
         if args.eval_episodes > 0:
             result = evaluate_agent(agent, args.eval_episodes, 1000, args.eval_split, not args.no_progress)
-            (out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
+            write_json(out / "eval.json", result)
             print(format_table(result))
         print(where_files_are(out), file=sys.stderr)
     finally:

@@ -45,6 +45,11 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+def write_json(path: Path, data: Any) -> None:
+    """``data`` as indented JSON, written atomically."""
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))
+
+
 def run_config(algo: str, args: Any, env_kwargs: dict, **extra: Any) -> dict:
     """What a run is: the algorithm, its Args dataclass and its env kwargs (and ``extra``); the
     manifest of a trained agent and a training run's ``config.json``."""
@@ -54,8 +59,7 @@ def run_config(algo: str, args: Any, env_kwargs: dict, **extra: Any) -> dict:
 def write_manifest(out_dir: Path, algo: str, args: Any, env_kwargs: dict, **extra: Any) -> None:
     """Record which agent (``algo``, its Args dataclass, its env kwargs) a run directory holds; every
     agent's ``save`` ends with this, after its own files are written."""
-    manifest = run_config(algo, args, env_kwargs, **extra)
-    atomic_write(Path(out_dir) / MANIFEST, lambda tmp: tmp.write_text(json.dumps(manifest, indent=2) + "\n"))
+    write_json(Path(out_dir) / MANIFEST, run_config(algo, args, env_kwargs, **extra))
 
 
 def read_manifest(out_dir: Path, algo: str | None = None) -> dict:
@@ -297,7 +301,7 @@ class RunLogger:
         ``learning_starts``: the bar's rate and ETA count from there, since the steps before the
         first update run many times faster."""
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        write_json(out_dir / "config.json", config)
         log = out_dir / "episodes.csv"
         if start_step:
             truncate_log(log, start_step)

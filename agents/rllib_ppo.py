@@ -26,7 +26,6 @@ it with PPO (RLlib's new API stack) and sends the weights back.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from typing import Any
 import gymnasium as gym
 import torch
 
-from agents.common import Checkpoints, RunLogger, StartAtReference, atomic_write, check_fields, make_env, run_config
+from agents.common import Checkpoints, RunLogger, StartAtReference, check_fields, make_env, run_config, write_json
 from agents.networks import EditNetwork, Encoder, mlp
 from agents.policy import NetworkAgent, build_network, network_kwargs
 from textedit_env.wrappers import MaskInObservation
@@ -292,7 +291,7 @@ def train(
     finally:
         if started:
             ray.shutdown()
-    atomic_write(out_dir / TRAINING_STATS, lambda tmp: tmp.write_text(json.dumps(stats, indent=2) + "\n"))
+    write_json(out_dir / TRAINING_STATS, stats)
     agent.save(out_dir)
     return agent
 
