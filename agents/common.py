@@ -21,6 +21,7 @@ from textedit_env import ENV_ID  # importing the package registers TextEdit-v0
 from textedit_env.lm import NGramLM
 from textedit_env.metrics import library_score
 from textedit_env.policies import Policy, oracle_policy, random_policy
+from textedit_env.rollout import play_episode
 
 MANIFEST = "agent.json"
 """The file of a run directory that says which agent it holds (read by ``textedit eval``)."""
@@ -183,16 +184,14 @@ def evaluate(
     solved, truncations, returns, scores, steps, bleu, rouge, finals = [], [], [], [], [], [], [], []
     invalid = 0
     for i in range(episodes):
-        obs, info = env.reset(seed=seed + i)
-        total, length, terminated, truncated = 0.0, 0, False, False
-        while not (terminated or truncated):
-            obs, reward, terminated, truncated, info = env.step(policy(env, obs, info))
-            total, length, invalid = total + reward, length + 1, invalid + bool(info["invalid_action"])
-        solved.append(info["solved"])
-        truncations.append(truncated and not terminated)
-        returns.append(total)
-        scores.append(info["score"])
-        steps.append(length)
+        episode = play_episode(env, policy, seed=seed + i)
+        last = episode[-1]
+        invalid += sum(bool(step.info["invalid_action"]) for step in episode)
+        solved.append(last.info["solved"])
+        truncations.append(last.truncated and not last.terminated)
+        returns.append(sum(step.reward for step in episode))
+        scores.append(last.info["score"])
+        steps.append(len(episode))
         text, reference = base.text_units, base.reference_units
         bleu.append(library_score("bleu", text, reference, unit=base.unit, tokenize=base.tokenize))
         rouge.append(library_score("rougeL", text, reference, unit=base.unit, use_stemmer=base.use_stemmer))

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -67,8 +68,8 @@ from agents.common import (
     run_config,
     write_manifest,
 )
-from textedit_env.oracle import oracle_action
 from textedit_env.policies import oracle_policy
+from textedit_env.rollout import play_episode, rollout, step_limit
 from textedit_env.wrappers.text_commands import (
     COMMANDS,
     GRAMMAR,
@@ -386,14 +387,14 @@ def demonstrations(env_kwargs: dict, episodes: int, seed: int, reference_starts:
     """(prompt, oracle command) of every state of ``episodes`` oracle episodes on the training split."""
     env = StartAtReference(make_env(env_kwargs), reference_starts)
     pairs = []
+
+    def oracle_recorded(env: gym.Env, obs, info) -> int:
+        action = oracle_policy(env, obs, info)
+        pairs.append((format_prompt(env), command_for(env, action)))
+        return action
+
     for episode in range(episodes):
-        obs, info = env.reset(seed=seed + episode)
-        done = False
-        while not done:
-            action = oracle_policy(env, obs, info)
-            pairs.append((format_prompt(env), command_for(env, action)))
-            obs, _, terminated, truncated, info = env.step(action)
-            done = terminated or truncated
+        play_episode(env, oracle_recorded, seed=seed + episode)
     return pairs
 
 
@@ -439,18 +440,28 @@ def pretrain(
 def command_return(env: gym.Env, action: int | None, gamma: float, invalid_penalty: float) -> float:
     """The RL reward of a parsed command in the env's state: the discounted return (``gamma``) of its
     action followed by the oracle's edits to the end, from stepping a copy of the env. An invalid
-    command (``action`` None) gets the env's invalid-action reward minus ``invalid_penalty``."""
+    command (``action`` None) gets the env's invalid-action reward minus ``invalid_penalty``.
+
+    The oracle reaches the reference in ``edit_distance`` steps, which ends the episode; the copy is
+    still cut at the episode's step limit, with a warning, should it ever not."""
     base = env.unwrapped
     if action is None:
         return -(base.step_penalty + base.invalid_penalty + invalid_penalty)
     copied = copy.deepcopy(base)
-    _, total, terminated, _, _ = copied.step(action)
-    discount = 1.0
-    while not terminated:  # the oracle reaches the reference, which ends the episode
-        discount *= gamma
-        _, reward, terminated, _, _ = copied.step(oracle_action(copied))
-        total += discount * reward
-    return total
+    obs, total, terminated, _, info = copied.step(action)
+    if terminated:
+        return total
+    limit = step_limit(env)
+    steps = list(rollout(copied, oracle_policy, obs, info, limit))
+    if not steps[-1].terminated:
+        # One message for every state, so that Python's warning filter shows it once, not at every sample.
+        warnings.warn(
+            f"the oracle did not reach the reference within the episode's step limit ({limit}) after a command; "
+            "its return is cut there",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return total + sum(gamma ** (k + 1) * step.reward for k, step in enumerate(steps))
 
 
 def greedy_return(

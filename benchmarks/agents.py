@@ -47,6 +47,7 @@ from benchmarks.suite import SUITE
 from benchmarks.trainers import TRAIN_EPISODE_STEPS
 from textedit_env.oracle import edit_distance
 from textedit_env.policies import greedy_policy, oracle_policy
+from textedit_env.rollout import rollout
 
 RESULTS = Path(__file__).parent / "results"
 DOCS_FILE = Path(__file__).parent / "data" / "docs_long.txt"
@@ -216,11 +217,9 @@ def qlearning_run(steps: int, episodes: int) -> dict:
     hits = 0
     for i in range(episodes):  # solved in exactly the edit distance between source and reference
         obs, info = env.reset(seed=i)
-        distance, steps_taken, done = edit_distance(env.unwrapped.text_units, env.unwrapped.reference_units), 0, False
-        while not done:
-            obs, _, terminated, truncated, info = env.step(agent(env, obs, info))
-            steps_taken, done = steps_taken + 1, terminated or truncated
-        hits += info["solved"] and steps_taken == distance
+        distance = edit_distance(env.unwrapped.text_units, env.unwrapped.reference_units)
+        steps = list(rollout(env, agent, obs, info))
+        hits += steps[-1].info["solved"] and len(steps) == distance
     return {
         "steps": steps,
         "train_seconds": seconds,

@@ -33,6 +33,7 @@ from minari.storage import get_dataset_path
 
 from textedit_env import ENV_ID, __version__
 from textedit_env.policies import BASELINES, Policy
+from textedit_env.rollout import rollout
 
 DATA_FORMAT = "hdf5"
 """Minari's storage: h5py is a much smaller install than pyarrow"""
@@ -74,28 +75,16 @@ def collect(policy: str, episodes: int, env_kwargs: dict, dataset_id: str, seed:
 def play(env: gym.Env, policy: Policy, episode: int, seed: int) -> EpisodeBuffer:
     """One episode as a Minari episode buffer: T+1 observations and infos, T actions and rewards."""
     obs, info = env.reset(seed=seed)
-    observations, infos, actions, rewards, terminations, truncations = [obs], [info], [], [], [], []
-    terminated = truncated = False
-    while not (terminated or truncated):
-        action = policy(env, obs, info)
-        obs, reward, terminated, truncated, info = env.step(action)
-        for values, value in (
-            (observations, obs),
-            (infos, info),
-            (actions, action),
-            (rewards, reward),
-            (terminations, terminated),
-            (truncations, truncated),
-        ):
-            values.append(value)
+    steps = list(rollout(env, policy, obs, info))
+    observations, infos = [obs, *(s.observation for s in steps)], [info, *(s.info for s in steps)]
     return EpisodeBuffer(
         id=episode,
         seed=seed,
         observations={key: np.stack([o[key] for o in observations]) for key in observations[0]},
-        actions=np.asarray(actions, dtype=np.int64),
-        rewards=rewards,
-        terminations=terminations,
-        truncations=truncations,
+        actions=np.asarray([s.action for s in steps], dtype=np.int64),
+        rewards=[s.reward for s in steps],
+        terminations=[s.terminated for s in steps],
+        truncations=[s.truncated for s in steps],
         # strings as lists: Minari stores a list of str as HDF5 strings, but not a numpy '<U' array
         infos={
             key: [i[key] for i in infos] if isinstance(infos[0][key], str) else np.asarray([i[key] for i in infos])

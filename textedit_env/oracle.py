@@ -2,7 +2,7 @@
 
 At every state the oracle considers the edits that begin *some* minimal edit script from
 the current text to the reference (found with prefix and suffix distance tables in
-O(n*m)), and takes the one after which the metric is highest, so the score drops as
+O(n*m)), and takes the valid one after which the metric is highest, so the score drops as
 rarely as possible along the way. Every step lowers the edit distance by one, so the
 oracle solves any task in exactly ``edit_distance(text, reference)`` steps.
 """
@@ -70,12 +70,26 @@ def alignment(text: Sequence[str], reference: Sequence[str]) -> list[tuple[str, 
 
 
 def oracle_action(env) -> int:
-    """The oracle's action in the environment's current state (wrapped or unwrapped env)."""
+    """The oracle's action in the environment's current state (wrapped or unwrapped env): the valid
+    first edit of a minimal script after which the metric is highest, or stop at the reference.
+
+    Only valid actions count: a text at ``max_length`` takes no insert. Some minimal script then
+    still starts with a delete or a replace (the text is at least as long as the reference, so a
+    script that inserts also deletes, and its edits can run deletes first), so the oracle always
+    has a valid edit and solves in exactly ``edit_distance(text, reference)`` steps.
+    """
     base = env.unwrapped
     edits = optimal_edits(base.text_units, base.reference_units)
     if not edits:
         return base.encode_action("stop")
-    scores = base.scorer.preview(edits)
-    best = max(range(len(edits)), key=lambda i: (scores[i], -i))  # highest score, then the earliest edit
-    edit = edits[best]
-    return base.encode_action(edit.op, edit.position, edit.word)
+    mask = base.action_masks()
+    actions = [base.encode_action(edit.op, edit.position, edit.word) for edit in edits]
+    valid = [i for i, action in enumerate(actions) if mask[action]]
+    if not valid:  # unreachable by the argument above; a clear error rather than a silent no-op
+        raise RuntimeError(
+            f"no valid first edit of a minimal script from {base.text_units} to {base.reference_units} "
+            f"(max_length={base.max_length})"
+        )
+    scores = base.scorer.preview([edits[i] for i in valid])
+    best = max(range(len(valid)), key=lambda i: (scores[i], -i))  # highest score, then the earliest edit
+    return actions[valid[best]]
