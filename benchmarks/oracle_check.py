@@ -24,7 +24,7 @@ import numpy as np
 from benchmarks.records import machine, versions
 from textedit_env import ENV_ID
 from textedit_env.env import TextEditEnv
-from textedit_env.oracle import edit_distance, oracle_action
+from textedit_env.oracle import closest, edit_distance, oracle_action
 from textedit_env.policies import oracle_policy
 from textedit_env.rollout import play_episode, rollout
 from textedit_env.tasks import PRESETS
@@ -60,13 +60,15 @@ def reachable_state(env: TextEditEnv, rng: np.random.Generator, seed: int, full:
 
 
 def check_state(env: TextEditEnv) -> tuple[bool, bool]:
-    """(the oracle's action is valid, the oracle reaches the reference in exactly the edit distance)."""
+    """(the oracle's action is valid, the oracle reaches its target in exactly the edit distance, with
+    valid actions only, and stops there)."""
     valid = bool(env.action_masks()[oracle_action(env)])
-    distance = edit_distance(env.text_units, env.reference_units)
-    if distance == 0:
-        return valid, env.decode_action(oracle_action(env))[0] == "stop"
-    steps = list(rollout(env, oracle_policy, None, {}, limit=distance))
-    return valid, bool(steps[-1].info["solved"]) and not any(s.info["invalid_action"] for s in steps)
+    target = closest(env.text_units, env.oracle_targets)
+    distance = edit_distance(env.text_units, target)
+    steps = list(rollout(env, oracle_policy, None, {}, limit=distance + 1))
+    stopped = steps[-1].action == 0 or (env.observe_reference and steps[-1].terminated)
+    reached = len(steps) == distance + (steps[-1].action == 0) and env.text_units == target
+    return valid, stopped and reached and not any(s.info["invalid_action"] for s in steps)
 
 
 def preset_run(preset: str, states: int, episodes: int, seed: int) -> dict:

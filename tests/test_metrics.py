@@ -136,6 +136,35 @@ def test_incremental_equals_library(unit: str, metric: str, tokenize: str, stem:
     check_script(scorer, lambda units: library_score(metric, units, ref, **options), hyp, steps)
 
 
+@pytest.mark.parametrize("unit,metric,tokenize,stem", CASES)
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_incremental_equals_library_with_several_references(
+    unit: str, metric: str, tokenize: str, stem: bool, data: st.DataObject
+) -> None:
+    """sacrebleu's multi-reference BLEU and chrF and rouge-score's score_multi, exactly."""
+    size = 8 if unit == "word" else 24
+    refs = data.draw(st.lists(texts(unit, size), min_size=2, max_size=3), label="refs")
+    hyp = data.draw(st.one_of(texts(unit, size), st.sampled_from(refs).map(list)), label="hyp")
+    steps = data.draw(edit_scripts(unit, len(hyp)), label="steps")
+    options = {"unit": unit, "tokenize": tokenize, "use_stemmer": stem}
+    scorer = make_scorer(metric, *refs, **options)
+    check_script(scorer, lambda units: library_score(metric, units, *refs, **options), hyp, steps)
+
+
+def test_several_references_take_the_closest_length_and_the_best_reference() -> None:
+    hyp = "the cat sat on a mat"
+    refs = ["a cat sat on the mat", "the cat is sitting on the mat today", "the cat sat"]
+    split = [r.split() for r in refs]
+    assert library_score("bleu", hyp.split(), *split) == sacrebleu.sentence_bleu(hyp, refs).score / 100
+    assert library_score("chrf", hyp.split(), *split) == sacrebleu.sentence_chrf(hyp, refs).score / 100
+    for metric in ("bleu", "chrf", "rouge1", "rougeL"):
+        several = make_scorer(metric, *split).set_hypothesis(hyp.split())
+        assert several == library_score(metric, hyp.split(), *split)
+        if metric != "bleu":  # the best single reference; BLEU pools the references' n-grams instead
+            assert several == max(library_score(metric, hyp.split(), r) for r in split)
+
+
 @pytest.mark.parametrize("metric", METRICS)
 @pytest.mark.parametrize("unit", ["word", "char"])
 def test_fixed_cases(metric: str, unit: str) -> None:
@@ -190,18 +219,20 @@ def test_chrf_formula_is_compute_f_score(hyp_len: int, ref_len: list[int], data:
 
 
 @pytest.mark.parametrize("unit", ["word", "char"])
+@pytest.mark.parametrize("references", [1, 2])
 @settings(max_examples=20, deadline=None)
 @given(data=st.data())
-def test_weighted_mix_is_weighted_sum(unit: str, data: st.DataObject) -> None:
+def test_weighted_mix_is_weighted_sum(unit: str, references: int, data: st.DataObject) -> None:
+    """Against several references each metric (each ROUGE type) takes its own best reference."""
     weights = {"bleu": 0.5, "rouge2": 1.5, "rougeL": 2.0, "chrf": 0.25}
-    ref = data.draw(texts(unit, 8))
+    refs = data.draw(st.lists(texts(unit, 8), min_size=references, max_size=references))
     hyp = data.draw(texts(unit, 8))
     steps = data.draw(edit_scripts(unit, len(hyp)))
 
     def mix(units: list[str]) -> float:
-        return sum(w * library_score(m, units, ref, unit=unit) for m, w in weights.items())
+        return sum(w * library_score(m, units, *refs, unit=unit) for m, w in weights.items())
 
-    scorer = make_scorer(weights, ref, unit=unit)
+    scorer = make_scorer(weights, *refs, unit=unit)
     assert math.isclose(scorer.set_hypothesis(hyp), mix(hyp), rel_tol=0, abs_tol=1e-12)
     for candidates in steps:
         previews = scorer.preview(candidates)
@@ -220,6 +251,10 @@ def test_library_engine_and_extra_metrics() -> None:
     library = make_scorer({"bleu": 1, "rougeL": 1}, ref, engine="library")
     assert incremental.set_hypothesis(hyp) == library.set_hypothesis(hyp)
     assert incremental.preview([edit]) == library.preview([edit])
+    assert incremental.apply(edit) == library.apply(edit)
+    other = "a cat sat on the mat".split()
+    incremental, library = make_scorer("rougeL", ref, other), make_scorer("rougeL", ref, other, engine="library")
+    assert incremental.set_hypothesis(hyp) == library.set_hypothesis(hyp)
     assert incremental.apply(edit) == library.apply(edit)
 
     class Length(Scorer):

@@ -58,13 +58,23 @@ def test_the_readme_arguments_are_the_docstrings():
 
 
 def test_the_readme_presets_are_the_packages():
-    from textedit_env.tasks.presets import PRESETS
+    from textedit_env.env import TextEditEnv
+    from textedit_env.tasks import PRESETS, available_presets
 
-    rows = {
-        row[0].split("`")[1]: row for row in table_rows((ROOT / "README.md").read_text(), "| preset | references |")
-    }
-    assert set(rows) == set(PRESETS)
-    for name, preset in PRESETS.items():
+    readme = (ROOT / "README.md").read_text()
+    rows = {row[0].split("`")[1]: row for row in table_rows(readme, "| preset | references |")}
+    hidden = {row[0].split("`")[1]: row for row in table_rows(readme, "| hidden preset | references |")}
+    assert set(rows) | set(hidden) == set(PRESETS)
+    for name in hidden:
+        assert not PRESETS[name].observe_reference
+        low, high = PRESETS[name].corruptions
+        if PRESETS[name].noise == "families":
+            assert hidden[name][3] == (f"{low}" if low == high else f"{low}-{high}"), name
+        if name in available_presets():
+            env = TextEditEnv(preset=name)
+            assert hidden[name][4] == f"{len(env.edit_words):,}", name
+            assert hidden[name][5] == f"{env.num_candidates:,} / {env.action_space.n:,}", name
+    for name, preset in ((name, PRESETS[name]) for name in rows):
         _, _, vocabulary, words, corruptions, distractors = rows[name]
         low, high = preset.corruptions
         assert corruptions == (f"{low}" if low == high else f"{low}-{high}"), name

@@ -6,7 +6,15 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from textedit_env.tasks import PRESETS, DatasetError, build_task_set, get_preset, in_split, read_dataset
+from textedit_env.tasks import (
+    PRESETS,
+    DatasetError,
+    available_presets,
+    build_task_set,
+    get_preset,
+    in_split,
+    read_dataset,
+)
 from textedit_env.tasks.generator import SentenceGenerator
 from textedit_env.tasks.noise import UniformSampler, corrupt
 
@@ -28,11 +36,12 @@ def test_generator_rejects_impossible_settings():
         SentenceGenerator(vocab_size=30, min_words=20, max_words=30)
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("preset", available_presets())
 def test_every_preset_builds_and_resets(preset):
     env = gym.make("TextEdit-v0", preset=preset)
     _, info = env.reset(seed=0)
-    assert info["text"] != info["reference"]
+    assert env.unwrapped.text_units != env.unwrapped.reference_units
+    assert set(available_presets()) <= set(PRESETS)
 
 
 @pytest.mark.parametrize("dataset, words", [("english", (6, 12)), ("english-long", (15, 30))])
@@ -105,8 +114,11 @@ def test_jsonl_tsv_and_text_files(tmp_path):
         ("m.jsonl", '{"reference": "ok"}\n["a"]\n', 'm.jsonl:2: expected an object with a "reference"'),
         ("m.jsonl", '{"reference": "  "}\n', "m.jsonl:1: the reference is empty"),
         ("m.jsonl", '{"reference": "a", "source": 5}\n', 'm.jsonl:1: "source" must be a string'),
-        ("m.tsv", "a\tb\nonly one column\n", "m.tsv:2: expected 2 tab-separated columns"),
-        ("m.tsv", "a\tb\tc\n", "m.tsv:1: expected 2 tab-separated columns"),
+        ("m.jsonl", '{"reference": ["ok", " "]}\n', r"m.jsonl:1: the reference is empty \(reference 2\)"),
+        ("m.jsonl", '{"reference": []}\n', '"reference" must be a string or a non-empty list of strings'),
+        ("m.jsonl", '{"reference": ["a", 3]}\n', '"reference" must be a string or a non-empty list'),
+        ("m.tsv", "a\tb\nonly one column\n", "m.tsv:2: expected 2 or more tab-separated columns"),
+        ("m.tsv", "a\tb\t\n", r"m.tsv:1: the reference is empty \(reference 2\)"),
         ("c.txt", "fine\n\nbad \x00 byte\n", "c.txt:3: reference contains the control character"),
     ],
 )

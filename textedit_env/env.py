@@ -12,18 +12,27 @@ import numpy as np
 from gymnasium import spaces
 
 from textedit_env.actions import OPS, SLOT_FIRST, SLOT_OTHER, ActionCodec
+from textedit_env.candidates import (
+    build_edit_vocabulary,
+    draw_visible_candidates,
+    hidden_candidates,
+    training_frequency,
+)
 from textedit_env.lm import NGramLM, language_model
 from textedit_env.metrics import ENGINES, parse_reward, scorer_builder
 from textedit_env.metrics.base import Edit, Scorer, join_units
 from textedit_env.observation import ObservationBuffer
+from textedit_env.oracle import projection
 from textedit_env.render import FrameRenderer, render_text
 from textedit_env.tasks import Task, build_task_set, check_split, get_preset
 from textedit_env.tasks.checks import check_bool, check_choice, check_int, check_penalty, check_range
+from textedit_env.tasks.families import build_families, corrupt_with_families
 from textedit_env.tasks.noise import NOISE_MODELS, LanguageModelSampler, UniformSampler, corrupt
-from textedit_env.units import check_unit_kind, check_word, split_units, unique_in_order
+from textedit_env.units import check_unit_kind, check_word, split_units
 from textedit_env.vocab import Vocabulary
 
 OBSERVATION_MODES = ("ids", "text")
+REWARD_TIMINGS = ("step", "terminal")
 
 
 class TextEditEnv(gym.Env):
@@ -35,6 +44,12 @@ class TextEditEnv(gym.Env):
     identical to ``sacrebleu.sentence_bleu``). An episode starts from a *source* text (a
     corrupted copy of the reference, a source given with the data, or the empty text) and ends
     when the text equals the reference or the agent stops.
+
+    Two modes. With ``observe_reference=True`` (the default) the agent sees the reference: the
+    task is to find and make the edits between two texts it sees. With ``observe_reference=False``
+    (the ``fix-*`` presets) it sees only the text and its source, never the reference, as in
+    grammatical error correction: it must learn what is wrong from the text alone, and when to
+    stop. Rewards are the same exact metric gains against the hidden reference(s).
 
     ## Action Space
 
@@ -48,14 +63,16 @@ class TextEditEnv(gym.Env):
     | insert p, k        | candidate k becomes unit p (0 <= p <= length < L)                   |
     | replace p, k       | unit p becomes candidate k (0 <= p < length, unit p != candidate k) |
 
-    Words come from the episode's *candidates*: the reference's distinct units plus up to
-    ``num_distractors`` distractors (units of the source that the reference lacks, then words
-    of the task vocabulary), in a seeded random order. This keeps the action space small for
-    any corpus size (a 10,000-word vocabulary costs nothing) while every reference unit is
-    always expressible, so every task can be solved. The order changes between episodes, so an
-    id names a slot, not a word. Use ``encode_action(op, position, word)``
-    and ``decode_action(action)`` to move between ids and edits, and ``action_masks()`` for the
-    boolean mask of valid actions (sb3-contrib's ``MaskablePPO`` convention).
+    Words come from the episode's *candidates* (:mod:`textedit_env.candidates`). With the
+    reference observed: the references' distinct units plus up to ``num_distractors``
+    distractors (units of the source that the reference lacks, then words of the task
+    vocabulary), in a seeded random order, so every reference is expressible and an id names a
+    slot, not a word. With the reference hidden: a fixed *edit vocabulary* (``edit_vocabulary``,
+    built from the training split: the words fixes write) followed by the source's other words,
+    in a fixed order that depends on the source alone. Either way the action space stays small
+    for any corpus size. Use ``encode_action(op, position, word)`` and ``decode_action(action)``
+    to move between ids and edits, and ``action_masks()`` for the boolean mask of valid actions
+    (sb3-contrib's ``MaskablePPO`` convention).
 
     An action inside the space that is invalid in the state (a position past the end, an empty
     candidate slot, replacing a unit by itself, inserting into a full text) changes nothing and
@@ -69,33 +86,41 @@ class TextEditEnv(gym.Env):
     | Key               | Space                          | Meaning                                                   |
     |-------------------|--------------------------------|-----------------------------------------------------------|
     | `text`            | `Box(0, V-1, (L,), int64)`     | vocabulary ids of the current text, 0-padded (1 = unknown) |
-    | `reference`       | `Box(0, V-1, (L,), int64)`     | vocabulary ids of the reference, 0-padded                 |
+    | `reference`       | `Box(0, V-1, (L,), int64)`     | vocabulary ids of the (first) reference, 0-padded         |
     | `candidates`      | `Box(0, V-1, (K,), int64)`     | vocabulary ids of the candidate words, 0-padded           |
     | `text_slots`      | `MultiDiscrete([K+2] * L)`     | per text unit: 2 + k if it is candidate k, 1 if none, 0 pad |
     | `reference_slots` | `MultiDiscrete([K+2] * L)`     | the same for the reference                                |
     | `lengths`         | `MultiDiscrete([L+1, L+1])`    | lengths of the text and of the reference                  |
 
-    ``V`` is the size of the task set's vocabulary (``env.unwrapped.vocabulary``). The slot
-    arrays say which word each action would write, independently of the vocabulary size: an
-    agent can act on them alone. With ``observation_mode="text"`` the observation is
-    ``{"text": str, "reference": str}`` (``Text`` spaces), for language-model agents.
+    With the reference hidden, ``source`` and ``source_slots`` (the episode's starting text)
+    take the place of ``reference`` and ``reference_slots``, and ``lengths`` is that of the
+    text and of the source. ``V`` is the size of the vocabulary (``env.unwrapped.vocabulary``:
+    the task set's units, every word its corruption families can write, the edit vocabulary).
+    The slot arrays say which word each action would write, independently of the vocabulary
+    size. With ``observation_mode="text"`` the observation is ``{"text": str, "reference": str}``
+    (``"source"`` when hidden), ``Text`` spaces, for language-model agents.
 
     ## Rewards
 
     ``reward = metric(text after) - metric(text before) - step_penalty - invalid_penalty * invalid``
     with the metric on a 0-1 scale. Both penalties default to 0, so an episode's undiscounted
-    return is the final score minus the initial score. ``reward`` names the metric:
+    return is the final score minus the initial score. With ``reward_timing="terminal"`` the
+    metric's gain is paid at once on the step that terminates the episode (stop, or reaching the
+    reference where that ends it), the whole gain since reset; every other step pays only the
+    penalties, and an episode cut by the time limit pays no gain. ``reward`` names the metric:
 
     | `reward`          | metric                                                          |
     |-------------------|-----------------------------------------------------------------|
-    | `"bleu"`          | `sacrebleu.sentence_bleu(text, [reference]).score / 100`        |
-    | `"rouge1"`, `"rouge2"`, `"rougeL"` | rouge-score's F1 (`use_stemmer=` applies)      |
-    | `"chrf"`          | `sacrebleu.sentence_chrf(text, [reference]).score / 100`        |
+    | `"bleu"`          | `sacrebleu.sentence_bleu(text, references).score / 100`         |
+    | `"rouge1"`, `"rouge2"`, `"rougeL"` | rouge-score's F1, the best reference's (`use_stemmer=` applies) |
+    | `"chrf"`          | `sacrebleu.sentence_chrf(text, references).score / 100`         |
     | `{"bleu": 0.5, "rougeL": 0.5, "fluency": 0.1}` | the weighted sum of the named terms |
 
-    ``"fluency"`` is ``exp(mean log-probability)`` of the text under an n-gram language model
-    (:mod:`textedit_env.lm`) trained on the training split. Scores are computed incrementally
-    and equal the libraries' values (see :mod:`textedit_env.metrics`).
+    A task may have several references (a list in the data, or in ``reset`` options); each
+    metric then scores against all of them as its library does. ``"fluency"`` is ``exp(mean
+    log-probability)`` of the text under an n-gram language model (:mod:`textedit_env.lm`)
+    trained on the training split. Scores are computed incrementally and equal the libraries'
+    values (see :mod:`textedit_env.metrics`).
 
     ## Starting State
 
@@ -103,41 +128,65 @@ class TextEditEnv(gym.Env):
     seeded generator. A task without a source gets one from the noise model: ``noise="random"``
     applies a number of corruptions drawn from ``corruptions`` (insert a word of the task
     vocabulary, delete, replace, swap two neighbours), ``noise="lm"`` samples inserted and
-    replacing words from the language model given the left context, ``noise="empty"`` starts
-    from the empty text. ``options={"source": s, "reference": r}`` starts that exact pair
-    (``source`` optional: without it the noise model makes one).
+    replacing words from the language model given the left context, ``noise="families"`` applies
+    corruptions of the ``families`` (:mod:`textedit_env.tasks.families`: confusion sets, articles,
+    agreement, swaps, misspellings), ``noise="empty"`` starts from the empty text. With
+    ``num_levels=N`` (Procgen's convention) a reset draws one of N *levels*, ``start_level`` to
+    ``start_level + N - 1``, and level i is always the same task and source (drawn with seed i):
+    train on N levels, test on others to measure generalization. ``options={"source": s,
+    "reference": r}`` starts that exact pair (``r`` a string or a list of references; ``source``
+    optional: without it the noise model makes one).
 
     ## Episode End
 
-    Terminated when the text equals the reference (``info["solved"]``) or on stop. Truncated
-    by ``TimeLimit`` at ``max_episode_steps`` (50 by default for ``TextEdit-v0``; pass
-    ``max_episode_steps=`` to ``gym.make`` to change it). A step after termination (or before
-    the first reset) raises ``RuntimeError``: call ``reset()`` first.
+    Terminated on stop, or, with the reference observed, when the text equals a reference
+    (``info["solved"]``). With the reference hidden only stop ends an episode: ending it at the
+    reference would reveal the reference. Truncated by ``TimeLimit`` at ``max_episode_steps``
+    (50 by default for ``TextEdit-v0``; pass ``max_episode_steps=`` to ``gym.make`` to change
+    it). A step after termination (or before the first reset) raises ``RuntimeError``: call
+    ``reset()`` first.
 
     ## Info
 
     The same keys after ``reset`` and ``step``: ``text`` and ``reference`` (``str``), ``score`` (current
     metric value, 0-1, ``np.float64``), ``solved`` and ``invalid_action`` (``np.bool_``; False after reset).
+    With the reference hidden, ``reference``, ``score`` and ``solved`` are revealed only on the step
+    that stops the episode (before it: ``""``, NaN and False): the agent learns them when it submits
+    its text, not earlier. An episode cut by the time limit is not submitted and reveals nothing;
+    read its outcome with the privileged ``env.unwrapped.outcome()``.
+
+    ## Privileged access
+
+    These read the reference and are for evaluation, baselines and teachers, not for an agent's
+    input in the hidden mode: ``oracle_action`` (:mod:`textedit_env.oracle`) and
+    ``oracle_targets``, ``action_rewards()``, ``outcome()``, ``scorer``, ``reference_units``,
+    ``references``, and ``render()`` with the reference observed.
 
     ## Arguments
 
     | Argument           | Default         | Meaning                                                                 |
     |--------------------|-----------------|-------------------------------------------------------------------------|
-    | `preset`           | `"easy"`        | task defaults: `tiny`, `easy`, `medium`, `hard` (generator), `english`, `english-long` |
-    | `dataset`          | `None`          | `"english"`, `"english-long"` (bundled), a `.jsonl` / `.tsv` / text file path, a mapping `{source: reference}`, or an iterable of `(source, reference)` pairs or reference strings; `None`: the preset's |
+    | `preset`           | `"easy"`        | task defaults: `tiny`, `easy`, `medium`, `hard` (generator), `english`, `english-long`, and the hidden-reference `fix-easy`, `fix-medium`, `fix-hard` |
+    | `dataset`          | `None`          | `"english"`, `"english-long"` (bundled), a `.jsonl` / `.tsv` / text file path, a mapping `{source: reference}`, or an iterable of `(source, reference)` pairs or reference strings (a reference may be a list of several); `None`: the preset's |
     | `split`            | `"train"`       | `"train"`, `"test"` (disjoint references) or `"all"`                    |
     | `reward`           | `"bleu"`        | metric name or `{name: weight}`, weights >= 0 with a finite sum (see Rewards) |
+    | `reward_timing`    | `"step"`        | `"step"`: each step pays its gain; `"terminal"`: the episode's gain at its end |
+    | `observe_reference` | preset's       | `True`: the observation shows the reference; `False`: hidden (the `fix-*` presets) |
     | `unit`             | `"word"`        | `"word"` or `"char"`                                                    |
     | `tokenize`         | `None`          | sacrebleu BLEU tokenizer; `None`: `"13a"` for words, `"char"` for characters |
     | `use_stemmer`      | `False`         | Porter stemmer for ROUGE                                                |
-    | `noise`            | `"random"`      | `"random"`, `"lm"` or `"empty"`: how sources are made from references   |
+    | `noise`            | preset's        | `"random"`, `"lm"`, `"families"` or `"empty"`: how sources are made from references |
+    | `families`         | preset's        | `noise="families"`: `{name: weight}` or `{name: {"weight": w, option: value}}` over `confusion`, `article`, `agreement`, `swap`, `misspelling` |
     | `corruptions`      | preset's        | corruptions per source: an int or an inclusive `(low, high)` range      |
     | `vocab_size`       | preset's        | generator: number of distinct words                                     |
     | `sentence_length`  | preset's        | generator: inclusive `(min, max)` words per reference                   |
     | `num_tasks`        | `None`          | generator: a fixed set of this many distinct references instead of an endless stream (an error if the settings make fewer) |
     | `task_seed`        | `0`             | seed of `num_tasks` sets and of the language model's training sentences |
+    | `num_levels`       | `0`             | `N > 0`: resets draw among N fixed levels (task and source); 0: unlimited |
+    | `start_level`      | `0`             | the first level of `num_levels`                                         |
     | `max_length`       | from the tasks  | L: longest text; default: longest task + most corruptions + 2; `n` may not exceed `MAX_ACTIONS` (10,000,000) |
-    | `num_distractors`  | preset's        | distractor candidates per episode; K = most distinct reference units + this |
+    | `num_distractors`  | preset's        | reference observed: distractor candidates per episode; K = most distinct reference units + this |
+    | `edit_vocabulary`  | `None`          | reference hidden: the candidate words before the source's; `None`: the words fixes need (training split), `N`: N words, or a list; K = its size + L |
     | `step_penalty`     | `0.0`           | subtracted from every reward                                            |
     | `invalid_penalty`  | `0.0`           | subtracted from the reward of an invalid action                         |
     | `observation_mode` | `"ids"`         | `"ids"` or `"text"`                                                     |
@@ -155,8 +204,10 @@ class TextEditEnv(gym.Env):
     ## Version History
 
     * v0: initial release. Later releases of v0 refuse invalid input that earlier ones accepted
-      (wrong types, negative reward weights, sizes beyond the limits, a step after termination);
-      the meaning of every valid input is unchanged.
+      (wrong types, negative reward weights, sizes beyond the limits, a step after termination),
+      and add options whose defaults keep every earlier meaning (several references, the hidden
+      reference, terminal rewards, corruption families, levels); the meaning of every valid
+      input is unchanged.
 
     ## Example
 
@@ -183,7 +234,7 @@ class TextEditEnv(gym.Env):
         unit: str = "word",
         tokenize: str | None = None,
         use_stemmer: bool = False,
-        noise: str = "random",
+        noise: str | None = None,
         corruptions: int | tuple[int, int] | None = None,
         vocab_size: int | None = None,
         sentence_length: tuple[int, int] | None = None,
@@ -198,6 +249,12 @@ class TextEditEnv(gym.Env):
         reward_engine: str = "incremental",
         lm: NGramLM | str | Path | None = None,
         lm_order: int = 3,
+        observe_reference: bool | None = None,
+        reward_timing: str = "step",
+        families: Mapping[str, Any] | list[str] | None = None,
+        edit_vocabulary: int | list[str] | None = None,
+        num_levels: int = 0,
+        start_level: int = 0,
     ):
         # The cheap checks first, so that a bad argument fails before any data is read.
         settings = get_preset(preset)
@@ -208,7 +265,7 @@ class TextEditEnv(gym.Env):
             raise ValueError(f"tokenize must be a sacrebleu tokenizer name or None, got {tokenize!r}")
         self.tokenize = tokenize if tokenize is not None else ("13a" if unit == "word" else "char")
         self.use_stemmer = check_bool("use_stemmer", use_stemmer)
-        self.noise = check_choice("noise", noise, NOISE_MODELS)
+        self.noise = check_choice("noise", settings.noise if noise is None else noise, NOISE_MODELS)
         self.corruptions = check_range("corruptions", settings.corruptions if corruptions is None else corruptions)
         self.step_penalty = check_penalty("step_penalty", step_penalty)
         self.invalid_penalty = check_penalty("invalid_penalty", invalid_penalty)
@@ -224,14 +281,41 @@ class TextEditEnv(gym.Env):
             check_int("max_length", max_length)
         distractors = settings.num_distractors if num_distractors is None else num_distractors
         self.num_distractors = check_int("num_distractors", distractors, minimum=0)
+        self.observe_reference = check_bool(
+            "observe_reference", settings.observe_reference if observe_reference is None else observe_reference
+        )
+        self.reward_timing = check_choice("reward_timing", reward_timing, REWARD_TIMINGS)
+        self.num_levels = check_int("num_levels", num_levels, minimum=0)
+        self.start_level = check_int("start_level", start_level, minimum=0)
+        if edit_vocabulary is not None and self.observe_reference:
+            raise ValueError("edit_vocabulary applies with the reference hidden (observe_reference=False)")
+        if families is not None and self.noise != "families":
+            raise ValueError(f"families apply to noise='families', not noise={self.noise!r}")
+        family_spec = settings.families if families is None else families
+        if self.noise == "families" and (family_spec is None or self.unit != "word"):
+            raise ValueError("noise='families' corrupts words: it needs unit='word' and families={name: weight, ...}")
 
         self.task_set = build_task_set(
             settings, dataset, self.split, self.unit, vocab_size, sentence_length, num_tasks, task_seed
         )
-        self.vocabulary = Vocabulary(self.task_set.vocabulary)
+        frequency = training_frequency(self.task_set)
+        ranked = [word for word, _ in frequency.most_common()]
+        self.families = build_families(family_spec, ranked) if self.noise == "families" else {}
+        if self.observe_reference:
+            self.edit_words = []
+        else:
+            spec = settings.edit_vocabulary if edit_vocabulary is None else edit_vocabulary
+            self.edit_words = build_edit_vocabulary(
+                spec, self.task_set, self.noise, self.families, self.unit, frequency
+            )
+        self._edit_set = frozenset(self.edit_words)
+        self.vocabulary = Vocabulary(self._vocabulary_units())
         most_added = self.corruptions[1] if self.noise != "empty" else 0
         self.max_length = self._max_length(max_length, self.task_set.max_units + most_added + 2)
-        self.num_candidates = self.task_set.max_unique + self.num_distractors
+        if self.observe_reference:
+            self.num_candidates = self.task_set.max_unique + self.num_distractors
+        else:
+            self.num_candidates = len(self.edit_words) + self.max_length  # the source adds at most L words
         self.codec = ActionCodec(self.max_length, self.num_candidates)
 
         needs_lm = self.noise == "lm" or "fluency" in self.weights
@@ -245,9 +329,10 @@ class TextEditEnv(gym.Env):
             engine=self.reward_engine,
             extra={"fluency": self.lm.scorer} if self.lm is not None else None,
         )
+        self._shown = "reference" if self.observe_reference else "source"  # the text beside the current one
         self.action_space = spaces.Discrete(self.codec.n)
         self.observation_space = self._observation_space()
-        self._arrays = ObservationBuffer(self.max_length, self.num_candidates)
+        self._arrays = ObservationBuffer(self.max_length, self.num_candidates, self._shown)
         # Four lines (reference, text, marked edits, status); marks can double a line's length.
         longest_line = 11 + 2 * self.max_length * (self._longest_unit() + 3)
         self._frames = FrameRenderer(columns=100, rows=4 * -(-longest_line // 100))
@@ -255,6 +340,13 @@ class TextEditEnv(gym.Env):
         self._ended = True  # no episode yet, or it terminated: step() needs a reset() first
 
     # ----------------------------------------------------------------- construction
+    def _vocabulary_units(self) -> list[str]:
+        """The task set's units, the words the families can write in their place, the edit vocabulary."""
+        units = list(self.task_set.vocabulary)
+        for _, family in self.families.values():
+            units += [variant for word in self.task_set.vocabulary for variant in family.variants(word)]
+        return units + self.edit_words
+
     def _max_length(self, requested: int | None, needed: int) -> int:
         if requested is None:
             return needed
@@ -272,7 +364,7 @@ class TextEditEnv(gym.Env):
         if self.observation_mode == "text":
             charset = frozenset(ch for unit in self.vocabulary.itos[2:] for ch in unit) | {" "}
             length = L * (self._longest_unit() + 1)
-            return spaces.Dict({k: spaces.Text(length, min_length=0, charset=charset) for k in ("text", "reference")})
+            return spaces.Dict({k: spaces.Text(length, min_length=0, charset=charset) for k in ("text", self._shown)})
 
         def ids(n: int) -> spaces.Box:
             return spaces.Box(0, V - 1, shape=(n,), dtype=np.int64)
@@ -281,10 +373,10 @@ class TextEditEnv(gym.Env):
         return spaces.Dict(
             {
                 "text": ids(L),
-                "reference": ids(L),
+                self._shown: ids(L),
                 "candidates": ids(K),
                 "text_slots": slots,
-                "reference_slots": slots,
+                f"{self._shown}_slots": slots,
                 "lengths": spaces.MultiDiscrete(np.array([L + 1, L + 1], dtype=np.int64)),
             }
         )
@@ -296,8 +388,19 @@ class TextEditEnv(gym.Env):
         return list(self._units)
 
     @property
+    def source_units(self) -> list[str]:
+        """The episode's starting text (a copy)."""
+        return list(self._source)
+
+    @property
     def reference_units(self) -> list[str]:
+        """The (first) reference. Privileged when the reference is hidden."""
         return list(self._reference)
+
+    @property
+    def references(self) -> list[list[str]]:
+        """Every reference of the task (copies). Privileged when the reference is hidden."""
+        return [list(reference) for reference in self._references]
 
     @property
     def candidates(self) -> list[str]:
@@ -307,19 +410,50 @@ class TextEditEnv(gym.Env):
     @property
     def scorer(self) -> Scorer:
         """The metric's scorer of the current text (``preview`` and ``edit_scores`` score edits
-        without applying them)."""
+        without applying them). Privileged when the reference is hidden."""
         return self._scorer
+
+    @property
+    def oracle_targets(self) -> list[list[str]]:
+        """The texts the oracle heads for: the references, or with the reference hidden what the
+        action space can write of each (:func:`textedit_env.oracle.projection` from the source; a
+        reference itself when the candidates hold all its words). Privileged."""
+        if self._targets is None:
+            if self.observe_reference:
+                self._targets = self.references
+            else:
+                self._targets = [projection(self._source, r, self._slot) for r in self._references]
+        return [list(target) for target in self._targets]
+
+    def outcome(self) -> dict[str, Any]:
+        """``reference``, ``score`` and ``solved`` of the current text, as ``info`` shows them with the
+        reference observed. Privileged: evaluation reads the outcome of episodes cut by the time limit."""
+        return {
+            "reference": self._reference_text,
+            "score": np.float64(self._scorer.score),
+            "solved": np.bool_(self._units in self._references),
+        }
 
     # ----------------------------------------------------------------- episode
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         if options is not None and not isinstance(options, Mapping):
             raise ValueError(f"reset options must be a dict or None, got {options!r}")
         super().reset(seed=seed)
-        task = self._task_from_options(options) if options else self.task_set.draw(self.np_random)
-        source = list(task.source) if task.source is not None else self._make_source(task.reference)
-        self._start(source, list(task.reference))
+        if options:
+            task, rng = self._task_from_options(options), self.np_random
+        else:
+            rng = self._task_generator()
+            task = self.task_set.draw(rng)
+        source = list(task.source) if task.source is not None else self._make_source(task.reference, rng)
+        self._start(source, task.references)
         self._last, self._ended = None, False
         return self._observation(), self._info()
+
+    def _task_generator(self) -> np.random.Generator:
+        """The generator a reset draws its task and source with: the level's own with ``num_levels``."""
+        if not self.num_levels:
+            return self.np_random
+        return np.random.default_rng(self.start_level + int(self.np_random.integers(self.num_levels)))
 
     def _task_from_options(self, options: dict) -> Task:
         unknown = set(options) - {"source", "reference"}
@@ -327,67 +461,69 @@ class TextEditEnv(gym.Env):
             raise ValueError(f"unknown reset options {sorted(unknown)}; expected 'source' and 'reference'")
         if "reference" not in options:
             raise ValueError("reset options need a 'reference' (and optionally a 'source')")
-        reference = tuple(split_units(options["reference"], self.unit, what="reference"))
-        if not reference:
+        given = options["reference"]
+        given = [given] if isinstance(given, str) else given
+        if not isinstance(given, (list, tuple)) or not given:
+            raise ValueError(f"the reference must be a string or a non-empty list of strings, got {given!r}")
+        references = [tuple(split_units(r, self.unit, what="reference")) for r in given]
+        if not all(references):
             raise ValueError("the reference is empty")
         source = options.get("source")
         source = None if source is None else tuple(split_units(source, self.unit, what="source"))
-        for name, units in (("reference", reference), ("source", source or ())):
+        for name, units in (*(("reference", r) for r in references), ("source", source or ())):
             if len(units) > self.max_length:
                 raise ValueError(f"the {name} has {len(units)} units, more than max_length={self.max_length}")
-        if len(set(reference)) > self.num_candidates:
+        distinct = len(set().union(*references))
+        if self.observe_reference and distinct > self.num_candidates:
             raise ValueError(
-                f"the reference has {len(set(reference))} distinct units but this environment has "
+                f"the reference has {distinct} distinct units but this environment has "
                 f"num_candidates={self.num_candidates}; raise num_distractors or max_length accordingly"
             )
-        return Task(source, reference)
+        return Task(source, references[0], tuple(references[1:]))
 
-    def _make_source(self, reference: tuple[str, ...]) -> list[str]:
+    def _make_source(self, reference: tuple[str, ...], rng: np.random.Generator) -> list[str]:
         if self.noise == "empty":
             return []
         low, high = self.corruptions
-        count = int(self.np_random.integers(low, high + 1))
-        return corrupt(reference, count, self._sampler, self.np_random, self.max_length)
+        count = int(rng.integers(low, high + 1))
+        if self.noise == "families":
+            return corrupt_with_families(reference, count, self.families, rng)
+        return corrupt(reference, count, self._sampler, rng, self.max_length)
 
-    def _start(self, source: list[str], reference: list[str]) -> None:
-        self._units, self._reference = source, reference
-        self._candidates = self._draw_candidates(source, reference)
+    def _start(self, source: list[str], references: tuple[tuple[str, ...], ...]) -> None:
+        self._units, self._source = source, list(source)
+        self._references = [list(reference) for reference in references]
+        self._reference = self._references[0]
+        if self.observe_reference:
+            self._candidates = draw_visible_candidates(
+                self._references,
+                source,
+                self.num_distractors,
+                self.num_candidates,
+                self.task_set.vocabulary,
+                self.np_random,
+            )
+        else:
+            self._candidates = hidden_candidates(self.edit_words, self._edit_set, source)
         self._slot = {w: k for k, w in enumerate(self._candidates)}
-        self._scorer = self._new_scorer(reference)
-        self._scorer.set_hypothesis(source)
+        self._scorer = self._new_scorer(*self._references)
+        self._start_score = self._scorer.set_hypothesis(source)
+        shown = self._reference if self.observe_reference else self._source
         L, K = self.max_length, self.num_candidates
         encode = self.vocabulary.encode
         self._arrays.start(
             {
                 "text": encode(source, L),
                 "text_slots": self._slots(source),
-                "reference": encode(reference, L),
-                "reference_slots": self._slots(reference),
+                self._shown: encode(shown, L),
+                f"{self._shown}_slots": self._slots(shown),
                 "candidates": encode(self._candidates, K),
-                "lengths": (len(source), len(reference)),
+                "lengths": (len(source), len(shown)),
             }
         )
-        self._reference_text = join_units(reference, self.unit)
-
-    def _draw_candidates(self, source: list[str], reference: list[str]) -> list[str]:
-        """The reference's distinct units plus distractors, shuffled by the episode's generator."""
-        words = unique_in_order(reference)
-        taken = set(words)
-        budget = min(self.num_distractors, self.num_candidates - len(words))
-        # The source's wrong units first (plausible confusions), then random vocabulary words;
-        # a small vocabulary may run out of distinct words, so the draws are bounded.
-        distractors = [u for u in unique_in_order(source) if u not in taken][:budget]
-        taken.update(distractors)
-        pool = self.task_set.vocabulary
-        for index in self.np_random.integers(len(pool), size=4 * budget).tolist():  # one call: cheaper than 4 * budget
-            if len(distractors) >= budget:
-                break
-            word = pool[index]
-            if word not in taken:
-                distractors.append(word)
-                taken.add(word)
-        words += distractors
-        return [words[i] for i in self.np_random.permutation(len(words)).tolist()]
+        self._reference_text = join_units(self._reference, self.unit)
+        self._shown_text = join_units(shown, self.unit)
+        self._targets: list[list[str]] | None = None
 
     def step(self, action):
         if self._ended:
@@ -403,12 +539,17 @@ class TextEditEnv(gym.Env):
         elif op != "stop":
             edit = Edit(op, position, self._word(slot))
             before = self._scorer.score
-            reward += self._scorer.apply(edit) - before
+            after = self._scorer.apply(edit)
+            if self.reward_timing == "step":
+                reward += after - before
             edit.apply(self._units)
             self._arrays.edit(op, position, length, slot)
+        solved = self._units in self._references
+        terminated = op == "stop" or (valid and solved and self.observe_reference)
+        if terminated and self.reward_timing == "terminal":
+            reward += self._scorer.score - self._start_score
         self._last = (action, reward, valid)
-        info = self._info(invalid_action=not valid)
-        terminated = op == "stop" or (valid and bool(info["solved"]))
+        info = self._info(invalid_action=not valid, submitted=terminated)
         self._ended = terminated
         if self.render_mode == "human":
             self.render()
@@ -435,19 +576,17 @@ class TextEditEnv(gym.Env):
 
     def _observation(self):
         if self.observation_mode == "text":
-            return {"text": join_units(self._units, self.unit), "reference": self._reference_text}
+            return {"text": join_units(self._units, self.unit), self._shown: self._shown_text}
         return self._arrays.observation()
 
-    def _info(self, invalid_action: bool = False) -> dict:
+    def _info(self, invalid_action: bool = False, submitted: bool = False) -> dict:
         # The same keys and types after reset and step (Minari's DataCollector(record_infos=True) requires it);
         # numpy scalars, not Python numbers, because TorchRL's info reader reads their ``dtype``.
-        return {
-            "text": join_units(self._units, self.unit),
-            "reference": self._reference_text,
-            "score": np.float64(self._scorer.score),
-            "solved": np.bool_(self._units == self._reference),
-            "invalid_action": np.bool_(invalid_action),
-        }
+        if self.observe_reference or submitted:
+            outcome = self.outcome()
+        else:  # the hidden reference shows nothing of itself before the agent submits its text
+            outcome = {"reference": "", "score": np.float64(np.nan), "solved": np.bool_(False)}
+        return {"text": join_units(self._units, self.unit), **outcome, "invalid_action": np.bool_(invalid_action)}
 
     # ----------------------------------------------------------------- actions
     def encode_action(self, op: str, position: int = 0, word: str | None = None) -> int:
@@ -478,7 +617,8 @@ class TextEditEnv(gym.Env):
         return self.codec.mask(len(self._units), len(self._candidates), self._arrays.text_slots - SLOT_FIRST)
 
     def action_rewards(self) -> np.ndarray:
-        """The reward each action would give in this state, without changing it."""
+        """The reward each action would give in this state with ``reward_timing="step"`` (the metric's
+        gain, less the penalties), without changing it. Privileged: it reads the reference."""
         before = self._scorer.score
         table = self._scorer.edit_scores(self._candidates)
         scores = self.codec.scatter(before, table.delete, table.insert, table.replace, fill=before)
@@ -490,8 +630,12 @@ class TextEditEnv(gym.Env):
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode='ansi', 'human' or 'rgb_array'")
             return None
-        status = f"score {self._scorer.score:.4f}  last: {self._describe_last()}"
-        text = render_text(self._units, self._reference, self.unit, status, colour=self.render_mode == "human")
+        if self.observe_reference:
+            status = f"score {self._scorer.score:.4f}  last: {self._describe_last()}"
+            text = render_text(self._units, self._reference, self.unit, status, colour=self.render_mode == "human")
+        else:  # nothing of the hidden reference: an agent may read frames
+            status = f"source: {self._shown_text}\nlast: {self._describe_last()}"
+            text = render_text(self._units, None, self.unit, status)
         if self.render_mode == "human":
             print(text, flush=True)
             return None

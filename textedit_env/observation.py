@@ -16,10 +16,12 @@ class ObservationBuffer:
     two-row view.
     """
 
-    def __init__(self, max_length: int, num_candidates: int):
+    def __init__(self, max_length: int, num_candidates: int, second: str = "reference"):
+        """``second``: the text shown beside the current one, ``"reference"`` or (with the reference
+        hidden) ``"source"``."""
         self.max_length = max_length
-        sizes = {"text": max_length, "text_slots": max_length, "reference": max_length}
-        sizes.update(reference_slots=max_length, candidates=num_candidates, lengths=2)
+        sizes = {"text": max_length, "text_slots": max_length, second: max_length}
+        sizes.update({f"{second}_slots": max_length, "candidates": num_candidates, "lengths": 2})
         self.fields: dict[str, slice] = {}
         offset = 0
         for name, size in sizes.items():

@@ -9,7 +9,7 @@ oracle solves any task in exactly ``edit_distance(text, reference)`` steps.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 
 from textedit_env.metrics.base import Edit
 
@@ -69,17 +69,41 @@ def alignment(text: Sequence[str], reference: Sequence[str]) -> list[tuple[str, 
     return out[::-1]
 
 
+def projection(source: Sequence[str], reference: Sequence[str], writable: Container[str]) -> list[str]:
+    """The text that one minimal alignment of ``source`` to ``reference`` leads to when only words in
+    ``writable`` can be written: deletes and writable inserts and replaces are made, the others left
+    out (the source's word stays). Equal to ``reference`` when all its words are writable."""
+    out = []
+    for op, have, want in alignment(source, reference):
+        if op == "keep" or (op in ("insert", "replace") and want in writable):
+            out.append(want)
+        elif op == "replace":
+            out.append(have)
+    return out
+
+
+def closest(text: Sequence[str], targets: Sequence[Sequence[str]]) -> Sequence[str]:
+    """The target nearest ``text`` in edit distance (the first of those as near)."""
+    if len(targets) == 1:
+        return targets[0]
+    return min(targets, key=lambda target: edit_distance(text, target))
+
+
 def oracle_action(env) -> int:
     """The oracle's action in the environment's current state (wrapped or unwrapped env): the valid
-    first edit of a minimal script after which the metric is highest, or stop at the reference.
+    first edit of a minimal script to the nearest of the env's ``oracle_targets`` (its references,
+    or with the reference hidden, what the action space can write of them) after which the metric
+    is highest, or stop at the target. It reads the reference: privileged.
 
     Only valid actions count: a text at ``max_length`` takes no insert. Some minimal script then
-    still starts with a delete or a replace (the text is at least as long as the reference, so a
+    still starts with a delete or a replace (the text is at least as long as the target, so a
     script that inserts also deletes, and its edits can run deletes first), so the oracle always
-    has a valid edit and solves in exactly ``edit_distance(text, reference)`` steps.
+    has a valid edit and reaches the target in exactly ``edit_distance(text, target)`` steps.
     """
     base = env.unwrapped
-    edits = optimal_edits(base.text_units, base.reference_units)
+    text = base.text_units
+    target = closest(text, base.oracle_targets)
+    edits = optimal_edits(text, target)
     if not edits:
         return base.encode_action("stop")
     mask = base.action_masks()
@@ -87,8 +111,7 @@ def oracle_action(env) -> int:
     valid = [i for i, action in enumerate(actions) if mask[action]]
     if not valid:  # unreachable by the argument above; a clear error rather than a silent no-op
         raise RuntimeError(
-            f"no valid first edit of a minimal script from {base.text_units} to {base.reference_units} "
-            f"(max_length={base.max_length})"
+            f"no valid first edit of a minimal script from {text} to {list(target)} (max_length={base.max_length})"
         )
     scores = base.scorer.preview([edits[i] for i in valid])
     best = max(range(len(valid)), key=lambda i: (scores[i], -i))  # highest score, then the earliest edit

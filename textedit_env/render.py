@@ -25,7 +25,13 @@ def marked_text(text: Sequence[str], reference: Sequence[str], unit: str, colour
     return join_units(parts, unit)
 
 
-def render_text(text: Sequence[str], reference: Sequence[str], unit: str, status: str, colour: bool = False) -> str:
+def render_text(
+    text: Sequence[str], reference: Sequence[str] | None, unit: str, status: str, colour: bool = False
+) -> str:
+    """The reference, the text, its remaining edits and ``status``; without a reference (hidden), the
+    text and ``status``."""
+    if reference is None:
+        return f"text:      {join_units(text, unit)}\n{status}\n"
     return (
         f"reference: {join_units(reference, unit)}\n"
         f"text:      {join_units(text, unit)}\n"

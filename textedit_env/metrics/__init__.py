@@ -1,6 +1,10 @@
-"""Reward metrics: BLEU, ROUGE-1/2/L and chrF against one reference, on a 0-1 scale.
+"""Reward metrics: BLEU, ROUGE-1/2/L and chrF against one reference or several, on a 0-1 scale.
 
 ``make_scorer`` builds a :class:`Scorer` for a metric name or a weighted mix of metrics.
+Against several references each metric is what its library computes: sacrebleu's
+multi-reference BLEU (n-grams clipped by their highest count in one reference, the closest
+reference length) and chrF (the best reference), rouge-score's ``score_multi`` (per ROUGE type,
+the best reference).
 ``engine="incremental"`` (the default) updates integer statistics after each edit and gives
 the same floats as the libraries, bit for bit, for every single metric (a weighted mix: within
 1e-12); ``engine="library"`` calls sacrebleu / rouge-score on the joined strings every time
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from numbers import Real
 
 from textedit_env.metrics.base import Edit, EditScores, Scorer, join_units
+from textedit_env.metrics.best import BestOfScorer
 from textedit_env.metrics.bleu import BleuScorer, check_tokenizer, sacrebleu_bleu
 from textedit_env.metrics.chrf import ChrfScorer
 from textedit_env.metrics.library import LibraryScorer, library_score
@@ -67,21 +72,23 @@ def parse_reward(reward: Reward, extra_names: Sequence[str] = ()) -> dict[str, f
 
 
 def _incremental(
-    weights: Mapping[str, float], reference_units: Sequence[str], unit: str, tokenize: str, use_stemmer: bool
+    weights: Mapping[str, float], references: list[list[str]], unit: str, tokenize: str, use_stemmer: bool
 ) -> Scorer:
-    """The scorer of one built-in metric, or of several ROUGE types sharing one tokenization."""
+    """The scorer of one built-in metric, or of several ROUGE types sharing one tokenization (one reference)."""
     if "bleu" in weights:
-        return BleuScorer(reference_units, unit=unit, tokenize=tokenize)
+        return BleuScorer(*references, unit=unit, tokenize=tokenize)
+    if len(references) > 1:  # the best reference, as the libraries choose it (a mix of types: see ScorerBuilder)
+        return BestOfScorer([_incremental(weights, [r], unit, tokenize, use_stemmer) for r in references])
     if "chrf" in weights:
-        return ChrfScorer(reference_units, unit=unit)
-    return IncrementalRouge(dict(weights), reference_units, unit=unit, use_stemmer=use_stemmer)
+        return ChrfScorer(references[0], unit=unit)
+    return IncrementalRouge(dict(weights), references[0], unit=unit, use_stemmer=use_stemmer)
 
 
 @dataclass(frozen=True)
 class ScorerBuilder:
-    """Checked settings of a reward (from :func:`scorer_builder`); calling it with a reference
-    builds that reference's scorer. An environment checks its reward once and builds a scorer
-    every episode."""
+    """Checked settings of a reward (from :func:`scorer_builder`); calling it with a reference (or
+    several) builds the scorer against it (them). An environment checks its reward once and builds a
+    scorer every episode."""
 
     weights: dict[str, float]
     unit: str
@@ -90,30 +97,30 @@ class ScorerBuilder:
     engine: str
     extra: dict[str, ScorerFactory]
 
-    def _one(self, name: str, reference_units: list[str]) -> Scorer:
+    def _one(self, name: str, references: list[list[str]]) -> Scorer:
         if name in self.extra:
-            return self.extra[name](reference_units)
+            return self.extra[name](references[0])
         if self.engine == "library":
             return LibraryScorer(
-                name, reference_units, unit=self.unit, tokenize=self.tokenize, use_stemmer=self.use_stemmer
+                name, *references, unit=self.unit, tokenize=self.tokenize, use_stemmer=self.use_stemmer
             )
-        return _incremental({name: 1.0}, reference_units, self.unit, self.tokenize, self.use_stemmer)
+        return _incremental({name: 1.0}, references, self.unit, self.tokenize, self.use_stemmer)
 
-    def __call__(self, reference_units: Sequence[str]) -> Scorer:
-        reference_units, weights = list(reference_units), self.weights
+    def __call__(self, reference_units: Sequence[str], *other_references: Sequence[str]) -> Scorer:
+        references, weights = [list(r) for r in (reference_units, *other_references)], self.weights
         if len(weights) == 1 and 1.0 in weights.values():
-            return self._one(next(iter(weights)), reference_units)  # a name, or {name: 1.0}: no mixing to pay for
+            return self._one(next(iter(weights)), references)  # a name, or {name: 1.0}: no mixing to pay for
         parts = []
+        # One reference: the ROUGE types share one scorer (one tokenization per edit), in place of the
+        # first. Several: each type has its own best reference, so each its own scorer.
+        shared = self.engine == "incremental" and len(references) == 1
         rouge = {n: w for n, w in weights.items() if n in ROUGE_TYPES}
         for name, weight in weights.items():
-            if self.engine == "incremental" and name in rouge:
-                # The ROUGE types share one scorer (one tokenization per edit), in place of the first.
+            if shared and name in rouge:
                 if name == next(iter(rouge)):
-                    parts.append(
-                        (1.0, _incremental(rouge, reference_units, self.unit, self.tokenize, self.use_stemmer))
-                    )
+                    parts.append((1.0, _incremental(rouge, references, self.unit, self.tokenize, self.use_stemmer)))
             else:
-                parts.append((weight, self._one(name, reference_units)))
+                parts.append((weight, self._one(name, references)))
         if len(parts) == 1 and parts[0][0] == 1.0:
             return parts[0][1]  # ROUGE types alone: their scorer already sums them, in the same order
         return WeightedScorer(parts)
@@ -146,18 +153,18 @@ def scorer_builder(
 def make_scorer(
     reward: Reward,
     reference_units: Sequence[str],
-    *,
+    *other_references: Sequence[str],
     unit: str = "word",
     tokenize: str = "13a",
     use_stemmer: bool = False,
     engine: str = "incremental",
     extra: Mapping[str, ScorerFactory] | None = None,
 ) -> Scorer:
-    """A scorer of ``reward`` against ``reference_units``.
+    """A scorer of ``reward`` against ``reference_units`` (and ``other_references``, if any).
 
     ``tokenize`` is sacrebleu's BLEU tokenizer, ``use_stemmer`` ROUGE's Porter stemming;
     ``extra`` maps further metric names to ``factory(reference_units) -> Scorer``. A single
     name (or ``{name: 1.0}``) gives that metric's scorer; a dict gives a :class:`WeightedScorer`.
     """
     options = {"unit": unit, "tokenize": tokenize, "use_stemmer": use_stemmer, "engine": engine, "extra": extra}
-    return scorer_builder(reward, **options)(reference_units)
+    return scorer_builder(reward, **options)(reference_units, *other_references)

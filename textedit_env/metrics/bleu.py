@@ -1,4 +1,4 @@
-"""Incremental sentence BLEU, bit-identical to ``sacrebleu.sentence_bleu(hyp, [ref]).score / 100``.
+"""Incremental sentence BLEU, bit-identical to ``sacrebleu.sentence_bleu(hyp, [ref, ...]).score / 100``.
 
 Settings are sentence_bleu's: the chosen tokenizer, case-sensitive, max order 4, ``exp``
 smoothing, effective order. The statistics (hypothesis length, clipped matches c_1..c_4)
@@ -90,15 +90,24 @@ def bleu_from_stats(ref_len: int, hyp_len: int, correct: tuple[int, int, int, in
     return bp * math.exp(sum(logs) / len(logs)) / 100
 
 
+def closest_ref_len(hyp_len: int, ref_lens: Sequence[int]) -> int:
+    """sacrebleu's reference length for BLEU with several references: the closest to the hypothesis
+    length, the shorter of two as close."""
+    return min(ref_lens, key=lambda ref_len: (abs(hyp_len - ref_len), ref_len))
+
+
 class BleuScorer(NgramScorer):
-    def __init__(self, reference_units: Sequence[str], *, unit: str = "word", tokenize: str = "13a") -> None:
+    """BLEU against one reference or several (``sentence_bleu(hyp, [ref1, ref2, ...])``: each n-gram
+    clipped by its highest count in one reference, the brevity penalty from the closest length)."""
+
+    def __init__(self, *references: Sequence[str], unit: str = "word", tokenize: str = "13a") -> None:
         per_word = unit == "word" and tokenize in PER_WORD_TOKENIZERS
         if per_word:  # the words' cached tokens: a new reference is seldom made of new words
-            tokens = tuple(chain.from_iterable(word_tokens(tokenize, w) for w in reference_units))
+            tokens = [tuple(chain.from_iterable(word_tokens(tokenize, w) for w in ref)) for ref in references]
         else:
-            tokens = line_tokens(tokenize, join_units(reference_units, unit))
-        reference = reference_ngrams(tokens, MAX_ORDER)
-        self._ref_len = len(reference.ids)
+            tokens = [line_tokens(tokenize, join_units(ref, unit)) for ref in references]
+        reference = reference_ngrams(tokens[0], MAX_ORDER, *tokens[1:])
+        self._ref_lens = reference.lengths
         # partial, not closures: scorers (and the environments holding them) must pickle.
         if per_word:
             splitter: Splitter = PerUnit(partial(word_tokens, tokenize), reference)
@@ -109,4 +118,6 @@ class BleuScorer(NgramScorer):
         super().__init__(splitter, reference)
 
     def _value(self, hyp_len: int, matches: list[int]) -> float:
-        return bleu_from_stats(self._ref_len, hyp_len, tuple(matches[1:]))
+        ref_lens = self._ref_lens
+        ref_len = ref_lens[0] if len(ref_lens) == 1 else closest_ref_len(hyp_len, ref_lens)
+        return bleu_from_stats(ref_len, hyp_len, tuple(matches[1:]))

@@ -28,29 +28,32 @@ def _rouge(metric: str, use_stemmer: bool) -> RougeScorer:
     return RougeScorer([metric], use_stemmer=use_stemmer)
 
 
-def library_text_score(metric: str, hyp: str, ref: str, *, tokenize: str = "13a", use_stemmer: bool = False) -> float:
-    """The library's value of ``metric`` for two strings, on the 0-1 scale."""
+def library_text_score(
+    metric: str, hyp: str, ref: str, *other_refs: str, tokenize: str = "13a", use_stemmer: bool = False
+) -> float:
+    """The library's value of ``metric`` for a hypothesis and one or more references (strings), on
+    the 0-1 scale: sacrebleu's multi-reference BLEU and chrF, rouge-score's ``score_multi``."""
+    refs = [ref, *other_refs]
     if metric == "bleu":
         # Same object sacrebleu.sentence_bleu builds: exp smoothing, effective order.
-        return sacrebleu_bleu(tokenize).sentence_score(hyp, [ref]).score / 100
+        return sacrebleu_bleu(tokenize).sentence_score(hyp, refs).score / 100
     if metric == "chrf":
-        return _chrf().sentence_score(hyp, [ref]).score / 100
-    return float(_rouge(metric, use_stemmer).score(target=ref, prediction=hyp)[metric].fmeasure)
+        return _chrf().sentence_score(hyp, refs).score / 100
+    return float(_rouge(metric, use_stemmer).score_multi(refs, hyp)[metric].fmeasure)
 
 
 def library_score(
     metric: str,
     hyp_units: Sequence[str],
     ref_units: Sequence[str],
-    *,
+    *other_refs: Sequence[str],
     unit: str = "word",
     tokenize: str = "13a",
     use_stemmer: bool = False,
 ) -> float:
-    """The library's value of ``metric`` for the joined units, on the 0-1 scale."""
-    return library_text_score(
-        metric, join_units(hyp_units, unit), join_units(ref_units, unit), tokenize=tokenize, use_stemmer=use_stemmer
-    )
+    """The library's value of ``metric`` for the joined units against one reference or more."""
+    refs = [join_units(ref, unit) for ref in (ref_units, *other_refs)]
+    return library_text_score(metric, join_units(hyp_units, unit), *refs, tokenize=tokenize, use_stemmer=use_stemmer)
 
 
 class LibraryScorer(Scorer):
@@ -59,20 +62,19 @@ class LibraryScorer(Scorer):
     def __init__(
         self,
         metric: str,
-        reference_units: Sequence[str],
-        *,
+        *references: Sequence[str],
         unit: str = "word",
         tokenize: str = "13a",
         use_stemmer: bool = False,
     ) -> None:
         self._metric = metric
         self._unit = unit
-        self._ref = join_units(reference_units, unit)
+        self._refs = [join_units(reference, unit) for reference in references]
         self._options = {"tokenize": tokenize, "use_stemmer": use_stemmer}
         self.set_hypothesis([])
 
     def _eval(self, units: Sequence[str]) -> float:
-        return library_text_score(self._metric, join_units(units, self._unit), self._ref, **self._options)
+        return library_text_score(self._metric, join_units(units, self._unit), *self._refs, **self._options)
 
     def set_hypothesis(self, units: Sequence[str]) -> float:
         self._units = list(units)

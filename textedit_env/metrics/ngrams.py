@@ -20,35 +20,47 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import chain
 
 Seq = tuple[str, ...]
 Piece = tuple[int, ...]
 
 
 class ReferenceNgrams:
-    """Item ids and n-gram counts (every order up to ``max_order``) of one reference."""
+    """Item ids and n-gram counts (every order up to ``max_order``) of a reference, or of several:
+    then an n-gram's count is its highest in any one of them, which is how multi-reference BLEU clips."""
 
-    def __init__(self, reference: Seq, max_order: int) -> None:
+    def __init__(self, references: Sequence[Seq], max_order: int) -> None:
         self.max_order = max_order
-        self.item_ids = {item: i for i, item in enumerate(dict.fromkeys(reference), start=1)}
+        self.item_ids = {item: i for i, item in enumerate(dict.fromkeys(chain.from_iterable(references)), start=1)}
         self.base = len(self.item_ids) + 1
-        self.ids = [self.item_ids[item] for item in reference]
-        keys = every = self.ids
-        for n in range(2, max_order + 1):
-            keys = [key * self.base + item for key, item in zip(keys, self.ids[n - 1 :])]
+        self.lengths = [len(reference) for reference in references]
+        first, *others = [self._count(reference) for reference in references]
+        self.counts: dict[int, int] = dict(first)  # n-gram key -> count, orders 1..max_order
+        for counts in others:
+            for key, count in counts.items():
+                if count > self.counts.get(key, 0):
+                    self.counts[key] = count
+        self.ids = [self.item_ids[item] for item in references[0]]  # the first reference's items
+
+    def _count(self, reference: Seq) -> Counter:
+        ids = [self.item_ids[item] for item in reference]
+        keys = every = ids
+        for n in range(2, self.max_order + 1):
+            keys = [key * self.base + item for key, item in zip(keys, ids[n - 1 :])]
             every = every + keys
-        self.counts: dict[int, int] = dict(Counter(every))  # n-gram key -> count, orders 1..max_order
+        return Counter(every)
 
     def encode(self, items: Iterable[str]) -> Piece:
-        """Ids of items: 0 for an item the reference does not hold."""
+        """Ids of items: 0 for an item no reference holds."""
         ids = self.item_ids
         return tuple([ids.get(item, 0) for item in items])
 
 
 @lru_cache(maxsize=4096)
-def reference_ngrams(reference: Seq, max_order: int) -> ReferenceNgrams:
-    """Shared by every scorer of the same reference: read-only."""
-    return ReferenceNgrams(reference, max_order)
+def reference_ngrams(reference: Seq, max_order: int, *others: Seq) -> ReferenceNgrams:
+    """Shared by every scorer of the same reference(s): read-only."""
+    return ReferenceNgrams((reference, *others), max_order)
 
 
 class NgramMatcher:

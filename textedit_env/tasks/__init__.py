@@ -1,17 +1,20 @@
 """Task sets: where the (source, reference) pairs of episodes come from.
 
-A task is a reference and, optionally, a fixed source; tasks without a source get one from
-the noise model at every reset. Train and test splits are disjoint sets of references: a
-reference belongs to the test split when the CRC-32 of its text is 0 modulo 5 (about 20%),
-a rule that does not depend on the order or size of the data.
+A task is a reference (or several: the first is the one the noise model corrupts and the split
+is decided on) and, optionally, a fixed source; tasks without a source get one from the noise
+model at every reset. Train and test splits are disjoint sets of references: a reference belongs
+to the test split when the CRC-32 of its text is 0 modulo 5 (about 20%), a rule that does not
+depend on the order or size of the data.
 """
 
 from __future__ import annotations
 
 import zlib
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -20,17 +23,28 @@ from textedit_env.tasks.checks import check_int, check_range
 from textedit_env.tasks.datasets import DatasetError, RawPair, load_pairs, pairs_from_iterable
 from textedit_env.tasks.generator import SentenceGenerator
 from textedit_env.tasks.presets import PRESETS, Preset, get_preset
+from textedit_env.tasks.ua_gec import ua_gec_pairs
 from textedit_env.units import split_units
 
 SPLITS = ("train", "test", "all")
 _DATA = Path(__file__).parent / "data"
 BUNDLED = {"english": _DATA / "english.txt", "english-long": _DATA / "english_long.txt"}
+CORPORA = ("ua-gec",)
+"""named datasets read from an installed package: ``ua-gec`` (:mod:`textedit_env.tasks.ua_gec`)"""
 
 
 @dataclass(frozen=True)
 class Task:
     source: tuple[str, ...] | None  # None: the noise model makes one at reset
     reference: tuple[str, ...]
+    other_references: tuple[tuple[str, ...], ...] = ()
+    """further correct texts (a multi-reference metric scores against them all)"""
+    split: str | None = None
+    """the split a corpus assigns (``"train"`` or ``"test"``); None: decided by :func:`in_split`"""
+
+    @property
+    def references(self) -> tuple[tuple[str, ...], ...]:
+        return (self.reference, *self.other_references)
 
 
 def in_split(reference: Sequence[str], split: str) -> bool:
@@ -38,6 +52,13 @@ def in_split(reference: Sequence[str], split: str) -> bool:
         return True
     is_test = zlib.crc32("\x1f".join(reference).encode("utf-8")) % 5 == 0
     return is_test == (split == "test")
+
+
+def task_in_split(task: Task, split: str) -> bool:
+    """The corpus's own split where it gives one, else :func:`in_split` of the (first) reference."""
+    if task.split is None or split == "all":
+        return in_split(task.reference, split)
+    return task.split == split
 
 
 def check_split(split: str) -> str:
@@ -51,7 +72,8 @@ class TaskSet(ABC):
 
     vocabulary: list[str]  # every unit the tasks can contain; the noise model draws from it
     max_units: int  # longest reference or fixed source
-    max_unique: int  # most distinct units in one reference
+    max_unique: int  # most distinct units in the references of one task
+    sourceless: bool  # whether some tasks get their source from the noise model
 
     @abstractmethod
     def draw(self, rng: np.random.Generator) -> Task: ...
@@ -60,6 +82,10 @@ class TaskSet(ABC):
     def training_references(self) -> list[tuple[str, ...]]:
         """References of the training split, to fit a language model on."""
 
+    def training_additions(self) -> set[str]:
+        """The units that the training split's references hold beyond their given sources."""
+        return set()
+
 
 class FixedTaskSet(TaskSet):
     """A finite list of tasks, drawn uniformly."""
@@ -67,23 +93,33 @@ class FixedTaskSet(TaskSet):
     def __init__(self, all_tasks: Sequence[Task], split: str, name: str):
         """``all_tasks`` of every split: the vocabulary and sizes cover them all, so that train and
         test environments of one dataset share their spaces."""
-        self.tasks = [t for t in all_tasks if in_split(t.reference, split)]
+        self.tasks = [t for t in all_tasks if task_in_split(t, split)]
         self.total_tasks = len(all_tasks)  # of every split
         if not self.tasks:
             raise DatasetError(
                 f"the {split!r} split of {name} is empty ({len(all_tasks)} tasks in all); "
                 "pass split='all' to use every task"
             )
-        self.vocabulary = list(dict.fromkeys(u for t in all_tasks for u in t.reference + (t.source or ())))
-        self.max_units = max(max(len(t.reference), len(t.source or ())) for t in all_tasks)
-        self.max_unique = max(len(set(t.reference)) for t in all_tasks)
-        self._train = [t.reference for t in all_tasks if in_split(t.reference, "train")]
+        self.vocabulary = list(
+            dict.fromkeys(u for t in all_tasks for text in (*t.references, t.source or ()) for u in text)
+        )
+        self.max_units = max(len(text) for t in all_tasks for text in (*t.references, t.source or ()))
+        self.max_unique = max(len(set().union(*t.references)) for t in all_tasks)
+        self.sourceless = any(t.source is None for t in all_tasks)
+        train = [t for t in all_tasks if task_in_split(t, "train")]
+        self._train = [r for t in train for r in t.references]
+        self._additions = {
+            unit for t in train if t.source is not None for r in t.references for unit in Counter(r) - Counter(t.source)
+        }
 
     def draw(self, rng: np.random.Generator) -> Task:
         return self.tasks[rng.integers(len(self.tasks))]
 
     def training_references(self) -> list[tuple[str, ...]]:
         return list(self._train)
+
+    def training_additions(self) -> set[str]:
+        return set(self._additions)
 
 
 class GeneratedTaskSet(TaskSet):
@@ -97,6 +133,7 @@ class GeneratedTaskSet(TaskSet):
         self.vocabulary = generator.vocabulary
         self.max_units = generator.max_words
         self.max_unique = generator.max_words
+        self.sourceless = True
 
     def draw(self, rng: np.random.Generator) -> Task:
         for _ in range(self.MAX_TRIES):
@@ -111,9 +148,17 @@ class GeneratedTaskSet(TaskSet):
         return [train.draw(rng).reference for _ in range(self.LM_SENTENCES)]
 
 
+def available_presets() -> list[str]:
+    """The presets whose data can be read here: all but those of a corpus whose package is missing."""
+    return sorted(name for name, p in PRESETS.items() if p.dataset not in CORPORA or find_spec("ua_gec") is not None)
+
+
 def read_dataset(dataset, unit: str) -> tuple[list[Task], str]:
     """Tasks of a bundled name, a file path, a mapping source -> reference or an iterable of
     ``(source, reference)`` pairs or references, and a name for messages."""
+    if isinstance(dataset, str) and dataset in CORPORA:
+        pairs = ua_gec_pairs()
+        return [replace(_task((src, list(refs), "UA-GEC"), unit), split=split) for src, refs, split in pairs], "UA-GEC"
     if isinstance(dataset, str) and dataset in BUNDLED:
         raw, name = load_pairs(BUNDLED[dataset]), f"the bundled {dataset!r} dataset"
     elif isinstance(dataset, (str, Path)):
@@ -124,22 +169,23 @@ def read_dataset(dataset, unit: str) -> tuple[list[Task], str]:
         raw, name = pairs_from_iterable(dataset), "the dataset iterable"
     else:
         raise ValueError(
-            f"dataset must be a bundled name {sorted(BUNDLED)}, a path, a mapping source -> reference or an "
+            f"dataset must be a bundled name {sorted(BUNDLED)}, a corpus {list(CORPORA)}, a path, a mapping "
+            "source -> reference or an "
             f"iterable of (source, reference) pairs, got {type(dataset).__name__}"
         )
     return [_task(pair, unit) for pair in raw], name
 
 
 def _task(pair: RawPair, unit: str) -> Task:
-    source, reference, where = pair
+    source, references, where = pair
     try:
-        ref_units = tuple(split_units(reference, unit, what="reference"))
+        refs = tuple(tuple(split_units(reference, unit, what="reference")) for reference in references)
         src_units = None if source is None else tuple(split_units(source, unit, what="source"))
     except ValueError as err:
         raise DatasetError(f"{where}: {err}") from None
-    if not ref_units:
+    if not all(refs):
         raise DatasetError(f"{where}: the reference is empty")
-    return Task(src_units, ref_units)
+    return Task(src_units, refs[0], refs[1:])
 
 
 # Draws in a row that find no new sentence before the generator counts as exhausted.
@@ -198,6 +244,7 @@ def build_task_set(
 
 __all__ = [
     "BUNDLED",
+    "CORPORA",
     "PRESETS",
     "SPLITS",
     "DatasetError",
@@ -207,6 +254,7 @@ __all__ = [
     "SentenceGenerator",
     "Task",
     "TaskSet",
+    "available_presets",
     "build_task_set",
     "check_split",
     "generated_tasks",

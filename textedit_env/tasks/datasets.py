@@ -2,13 +2,14 @@
 
 Formats, chosen by the file's extension:
 
-- ``.jsonl``: one JSON object a line with a ``reference`` string and an optional ``source``
-  string (missing or null: the source is made by the noise model);
-- ``.tsv``: two tab-separated columns, source then reference (an empty source column is
-  allowed and means the empty text);
+- ``.jsonl``: one JSON object a line with a ``reference`` (a string, or a list of strings: several
+  correct texts) and an optional ``source`` string (missing or null: the source is made by the
+  noise model);
+- ``.tsv``: tab-separated columns, the source then one reference or more (an empty source column
+  is allowed and means the empty text);
 - anything else (``.txt``...): one reference a line; sources come from the noise model.
 
-Blank lines are skipped. A source of ``None`` means "make one from the reference".
+Blank lines are skipped. A source of ``None`` means "make one from the (first) reference".
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-# (source or None, reference, where it came from: "file:line" or "dataset item i")
-RawPair = tuple["str | None", str, str]
+# (source or None, references (one or more), where it came from: "file:line" or "dataset item i")
+RawPair = tuple["str | None", "list[str]", str]
 
 
 class DatasetError(ValueError):
@@ -53,14 +54,16 @@ def load_pairs(path: str | os.PathLike) -> list[RawPair]:
 
 
 def _parse_reference(line: str, where: str) -> RawPair:
-    return None, line, where
+    return None, [line], where
 
 
 def _parse_tsv(line: str, where: str) -> RawPair:
     fields = line.split("\t")
-    if len(fields) != 2:
-        raise DatasetError(f"{where}: expected 2 tab-separated columns (source, reference), found {len(fields)}")
-    return fields[0], _reference(fields[1], where), where
+    if len(fields) < 2:
+        raise DatasetError(
+            f"{where}: expected 2 or more tab-separated columns (source, reference, ...), found {len(fields)}"
+        )
+    return fields[0], _references(fields[1:], where), where
 
 
 def _parse_jsonl(line: str, where: str) -> RawPair:
@@ -73,19 +76,23 @@ def _parse_jsonl(line: str, where: str) -> RawPair:
     source = record.get("source")
     if source is not None and not isinstance(source, str):
         raise DatasetError(f'{where}: "source" must be a string or null')
-    if not isinstance(record["reference"], str):
-        raise DatasetError(f'{where}: "reference" must be a string')
-    return source, _reference(record["reference"], where), where
+    return source, _references(record["reference"], where, '"reference"'), where
 
 
-def _reference(text: str, where: str) -> str:
-    if not text.strip():
-        raise DatasetError(f"{where}: the reference is empty")
-    return text
+def _references(value: object, where: str, name: str = "the reference") -> list[str]:
+    """One reference string, or a non-empty list of them, as a list; none may be blank."""
+    references = [value] if isinstance(value, str) else value
+    if not isinstance(references, (list, tuple)) or not references or not all(isinstance(r, str) for r in references):
+        raise DatasetError(f"{where}: {name} must be a string or a non-empty list of strings, got {value!r}")
+    for i, reference in enumerate(references):
+        if not reference.strip():
+            raise DatasetError(f"{where}: the reference is empty" + (f" (reference {i + 1})" if i else ""))
+    return list(references)
 
 
 def pairs_from_iterable(items: Iterable) -> list[RawPair]:
-    """Validate an iterable of ``(source, reference)`` pairs (or plain reference strings)."""
+    """Validate an iterable of ``(source, reference)`` pairs (or plain reference strings); a
+    reference may be a list of strings (several correct texts)."""
     pairs = []
     for i, item in enumerate(items):
         where = f"dataset item {i}"
@@ -96,9 +103,7 @@ def pairs_from_iterable(items: Iterable) -> list[RawPair]:
         source, reference = item
         if source is not None and not isinstance(source, str):
             raise DatasetError(f"{where}: the source must be a string or None, got {type(source).__name__}")
-        if not isinstance(reference, str):
-            raise DatasetError(f"{where}: the reference must be a string, got {type(reference).__name__}")
-        pairs.append((source, _reference(reference, where), where))
+        pairs.append((source, _references(reference, where), where))
     if not pairs:
         raise DatasetError("the dataset iterable has no tasks")
     return pairs

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-NOISE_MODELS = ("random", "lm", "empty")
+NOISE_MODELS = ("random", "lm", "empty", "families")
 CORRUPTIONS = ("insert", "delete", "replace", "swap")
 
 # Picks the word to insert or to write over a unit: (left context, word to avoid, rng) -> word.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,12 @@ class Preset:
     num_distractors: int = 3
     punctuation: bool = False
     dataset: str | None = None
+    noise: str = "random"
+    families: dict[str, Any] | None = None
+    """corruption families of ``noise="families"`` (see :mod:`textedit_env.tasks.families`)"""
+    observe_reference: bool = True
+    edit_vocabulary: int | None = None
+    """with the reference hidden: the edit vocabulary's size (None: every word fixes need)"""
 
 
 PRESETS: dict[str, Preset] = {
@@ -28,6 +35,38 @@ PRESETS: dict[str, Preset] = {
     "english": Preset(corruptions=(1, 3), num_distractors=4, dataset="english"),
     # Longer bundled sentences (15-30 words) and more corruptions: misalignments of any width.
     "english-long": Preset(corruptions=(1, 4), num_distractors=4, dataset="english-long"),
+    # Hidden-reference correction: the agent sees the text (and its source), never the reference,
+    # and must learn the corruption families to undo them.
+    "fix-easy": Preset(
+        vocab_size=30,
+        sentence_length=(3, 6),
+        corruptions=(1, 1),
+        noise="families",
+        families={"article": {"ops": ["double"]}, "agreement": 1.0, "swap": 1.0},
+        observe_reference=False,
+    ),
+    "fix-medium": Preset(
+        corruptions=(1, 2),
+        dataset="english",
+        noise="families",
+        families={"article": 1.0, "agreement": {"verbs": "auxiliary"}, "confusion": 1.0, "swap": 1.0},
+        observe_reference=False,
+    ),
+    "fix-hard": Preset(
+        corruptions=(2, 3),
+        dataset="english-long",
+        noise="families",
+        families={
+            "article": 1.0,
+            "agreement": 1.0,
+            "confusion": {"sets": "all"},
+            "swap": {"distance": 2},
+            "misspelling": {"words": 300},
+        },
+        observe_reference=False,
+    ),
+    # Real errors and their corrections by annotators (UA-GEC, Ukrainian; pip install 'textedit-env[gec]').
+    "fix-ua": Preset(dataset="ua-gec", observe_reference=False, edit_vocabulary=1000),
 }
 
 
