@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from agents.common import ENV_ID, Checkpoints, RunLogger, check_fields, make_env, run_config
-from agents.networks import OBSERVATION_KEYS, EditNetwork, Encoder
+from agents.networks import EditNetwork, Encoder, observation_keys
 from agents.policy import NetworkAgent, build_network, to_tensors
 
 NAME = "bc"
@@ -105,12 +105,15 @@ def load_demonstrations(
     updated by ``env_kwargs``); ValueError (one line) when it cannot serve."""
     dataset, env, kwargs = open_dataset(dataset_id, env_kwargs)
     stop = env.unwrapped.encode_action("stop")
-    observations: dict[str, list[np.ndarray]] = {key: [] for key in OBSERVATION_KEYS}
+    keys = observation_keys(env.observation_space)
+    observations: dict[str, list[np.ndarray]] = {key: [] for key in keys}
     actions = []
     for episode in dataset.iterate_episodes():
         valid = ~np.asarray(episode.infos["invalid_action"][1:], bool)  # infos[0] is the reset's
-        take = np.append(valid, reference_stops and bool(episode.infos["solved"][-1]))  # T steps + the final text
-        for key in OBSERVATION_KEYS:
+        # An episode that ended at the reference without a stop (the reference observed) shows no stop there.
+        unstopped = bool(episode.infos["solved"][-1]) and episode.actions[-1] != stop
+        take = np.append(valid, reference_stops and unstopped)  # T steps + the final text
+        for key in keys:
             observations[key].append(episode.observations[key][take])
         actions.append(np.append(episode.actions, stop)[take])
     if not sum(map(len, actions)):
@@ -124,13 +127,13 @@ def train(
     observations, actions, env_kwargs = load_demonstrations(args.dataset, env_kwargs, args.reference_stops)
     torch.manual_seed(args.seed)
     rng, device = np.random.default_rng(args.seed), torch.device(args.device)
-    network = build_network(make_env(env_kwargs).observation_space, args).to(device)
+    network = build_network(make_env(env_kwargs), args).to(device)
     optimizer = torch.optim.Adam(network.parameters(), lr=args.lr)
     config = run_config(NAME, args, env_kwargs, demonstrated_steps=len(actions))
     with RunLogger(Path(out_dir), args.steps, config, progress) as logger:
         for step in range(1, args.steps + 1):
             batch = rng.integers(len(actions), size=args.batch_size)
-            obs = to_tensors({k: v[batch] for k, v in observations.items()}, device)
+            obs = to_tensors({k: v[batch] for k, v in observations.items()}, device, network.keys)
             loss, accuracy = clone_step(network, optimizer, obs, torch.as_tensor(actions[batch], device=device))
             if step % 100 == 0 or step == args.steps:
                 logger.scalars(step, {"train/loss": loss, "train/accuracy": accuracy})
@@ -149,7 +152,7 @@ def clone_step(
     """One gradient step of the masked cross-entropy; returns the loss and the share of the batch's
     actions that are the network's greedy choice."""
     features = network.features(obs)
-    logits = network.scores(features).masked_fill(~features["mask"], -torch.inf)
+    logits = network.scores(features, obs).masked_fill(~features["mask"], -torch.inf)
     loss = F.cross_entropy(logits, actions)
     optimizer.zero_grad()
     loss.backward()

@@ -21,7 +21,7 @@ from textedit_env import ENV_ID  # importing the package registers TextEdit-v0
 from textedit_env.lm import NGramLM
 from textedit_env.metrics import library_score
 from textedit_env.policies import Policy, oracle_policy, random_policy
-from textedit_env.rollout import play_episode
+from textedit_env.rollout import rollout
 
 MANIFEST = "agent.json"
 """The file of a run directory that says which agent it holds (read by ``textedit eval``)."""
@@ -135,22 +135,6 @@ def make_env(env_kwargs: dict, split: str | None = None, **extra: Any) -> gym.En
     return gym.make(ENV_ID, **kwargs)
 
 
-class StartAtReference(gym.Wrapper):
-    """Starts a share of the episodes from their reference itself, where nothing is left to improve
-    and the best action is to stop: a learner never sees that state otherwise, since an episode
-    ends as soon as its text reaches the reference."""
-
-    def __init__(self, env: gym.Env, share: float):
-        super().__init__(env)
-        self.share = share
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        obs, info = self.env.reset(seed=seed, options=options)
-        if options is None and self.np_random.random() < self.share:
-            obs, info = self.env.reset(options={"source": info["reference"], "reference": info["reference"]})
-        return obs, info
-
-
 def training_split(env_kwargs: dict) -> str:
     """The split an agent trained with these env kwargs was trained on."""
     return env_kwargs.get("split", "train")
@@ -176,25 +160,28 @@ def evaluate(
     on_episode: Callable[[], object] | None = None,
 ) -> dict[str, float | None]:
     """Run ``episodes`` episodes (episode i resets with seed + i, so runs with the same seed see the
-    same tasks) and average solve rate, return, final score (the reward's metric), steps (over all
+    same tasks) and average solve rate, return, initial and final score (the reward's metric; the
+    initial one is what stopping at once scores), steps (over all
     episodes and over the solved ones), the share of episodes cut by the time limit, the share of
     steps whose action was invalid, and the final
     texts' BLEU and ROUGE-L; with ``lm``, also the perplexity of the final texts under it."""
     base = env.unwrapped
-    solved, truncations, returns, scores, steps, bleu, rouge, finals = [], [], [], [], [], [], [], []
+    solved, truncations, returns, initial, scores, steps, bleu, rouge, finals = [], [], [], [], [], [], [], [], []
     invalid = 0
     for i in range(episodes):
-        episode = play_episode(env, policy, seed=seed + i)
-        last = episode[-1]
+        obs, info = env.reset(seed=seed + i)
+        initial.append(base.outcome()["score"])
+        episode = list(rollout(env, policy, obs, info))
+        last, outcome = episode[-1], base.outcome()  # the outcome: privileged, what a hidden reference keeps back
         invalid += sum(bool(step.info["invalid_action"]) for step in episode)
-        solved.append(last.info["solved"])
+        solved.append(outcome["solved"])
         truncations.append(last.truncated and not last.terminated)
         returns.append(sum(step.reward for step in episode))
-        scores.append(last.info["score"])
+        scores.append(outcome["score"])
         steps.append(len(episode))
-        text, reference = base.text_units, base.reference_units
-        bleu.append(library_score("bleu", text, reference, unit=base.unit, tokenize=base.tokenize))
-        rouge.append(library_score("rougeL", text, reference, unit=base.unit, use_stemmer=base.use_stemmer))
+        text, references = base.text_units, base.references
+        bleu.append(library_score("bleu", text, *references, unit=base.unit, tokenize=base.tokenize))
+        rouge.append(library_score("rougeL", text, *references, unit=base.unit, use_stemmer=base.use_stemmer))
         finals.append(text)
         if on_episode is not None:
             on_episode()
@@ -202,6 +189,7 @@ def evaluate(
     result = {
         "solve_rate": float(np.mean(solved)),
         "mean_return": float(np.mean(returns)),
+        "mean_initial_score": float(np.mean(initial)),
         "mean_final_score": float(np.mean(scores)),
         "mean_steps": float(np.mean(steps)),
         "mean_solved_steps": float(np.mean(solved_steps)) if solved_steps else None,  # JSON null when none was solved

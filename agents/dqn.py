@@ -39,15 +39,15 @@ from agents.common import (
     ENV_ID,
     Checkpoints,
     RunLogger,
-    StartAtReference,
     check_fields,
     linear_schedule,
     run_config,
 )
-from agents.networks import OBSERVATION_KEYS, EditNetwork, Encoder
+from agents.networks import EditNetwork, Encoder, observation_keys
 from agents.policy import NetworkAgent, build_network, greedy_actions, masked_argmax, to_tensors
 from agents.runs import Durability, resume_or_start
 from textedit_env.actions import ActionCodec
+from textedit_env.wrappers import StartAtReference
 
 NAME = "dqn"
 RESUMABLE = True
@@ -136,7 +136,8 @@ class ReplayBuffer:
     def __init__(self, size: int, observation_space: gym.spaces.Dict):
         self.size, self.pos, self.full = size, 0, False
         self.obs = {
-            k: np.zeros((size, *observation_space[k].shape), _dtype(observation_space[k])) for k in OBSERVATION_KEYS
+            k: np.zeros((size, *observation_space[k].shape), _dtype(observation_space[k]))
+            for k in observation_keys(observation_space)
         }
         self.next_obs = {k: np.zeros_like(v) for k, v in self.obs.items()}
         self.actions = np.zeros(size, np.int64)
@@ -248,8 +249,8 @@ def start(args: Args, env_kwargs: dict) -> TrainingState:
         wrappers=[lambda env: StartAtReference(env, args.reference_starts)],
         **{**env_kwargs, "max_episode_steps": args.train_episode_steps},
     )
-    q_network = build_network(envs.single_observation_space, args).to(device)
-    target_network = build_network(envs.single_observation_space, args).to(device)
+    q_network = build_network(envs.envs[0], args).to(device)
+    target_network = build_network(envs.envs[0], args).to(device)
     target_network.load_state_dict(q_network.state_dict())
     target_network.requires_grad_(False)
     obs, _ = envs.reset(seed=args.seed)
@@ -300,7 +301,7 @@ def train(
                 args.start_epsilon, args.end_epsilon, args.exploration_fraction * args.steps, state.step
             )
             with torch.no_grad():
-                actions, masks = greedy_actions(q_network, to_tensors(state.obs, device))
+                actions, masks = greedy_actions(q_network, to_tensors(state.obs, device, q_network.keys))
                 actions, masks = actions.cpu().numpy(), masks.cpu().numpy()
             for i in np.flatnonzero(rng.random(args.num_envs) < epsilon):
                 actions[i] = explore(masks[i], codec, rng)
@@ -313,7 +314,7 @@ def train(
                 final = infos["final_obs"][i] if done[i] else {k: v[i] for k, v in next_obs.items()}
                 state.writer.add(
                     i,
-                    {k: state.obs[k][i] for k in OBSERVATION_KEYS},
+                    {k: state.obs[k][i] for k in q_network.keys},
                     actions[i],
                     rewards[i],
                     final,
@@ -381,10 +382,10 @@ def update(
         features = {k: v[: args.batch_size] for k, v in both.items()}
         next_features = {k: v[args.batch_size :] for k, v in both.items()}
         # Double DQN: the online network picks the next action among the valid ones, the target network values it.
-        next_actions = masked_argmax(q_network.scores(next_features), next_features["mask"])
-        next_q = target_network.scores(next_features).gather(1, next_actions[:, None]).squeeze(1)
+        next_actions = masked_argmax(q_network.scores(next_features, next_obs), next_features["mask"])
+        next_q = target_network.scores(next_features, next_obs).gather(1, next_actions[:, None]).squeeze(1)
         target = returns + discounts * next_q
-    q = q_network.scores(features).gather(1, actions[:, None]).squeeze(1)
+    q = q_network.scores(features, obs).gather(1, actions[:, None]).squeeze(1)
     loss = F.smooth_l1_loss(q, target)
     optimizer.zero_grad()
     loss.backward()

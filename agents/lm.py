@@ -58,7 +58,6 @@ from tqdm import tqdm
 from agents.common import (
     Checkpoints,
     RunLogger,
-    StartAtReference,
     atomic_write,
     check_fields,
     eval_split,
@@ -70,9 +69,11 @@ from agents.common import (
 )
 from textedit_env.policies import oracle_policy
 from textedit_env.rollout import play_episode, rollout, step_limit
+from textedit_env.wrappers import StartAtReference
 from textedit_env.wrappers.text_commands import (
     COMMANDS,
     GRAMMAR,
+    HEADERS,
     command_for,
     format_prompt,
     invalid_action,
@@ -178,8 +179,7 @@ class Tokenizer:
         base = env.unwrapped
         numbers = [str(p) for p in range(base.max_length + 1)]
         markers = [position_marker(p) for p in range(base.max_length + 1)]
-        headers = ["reference:", "text:", "words:"]
-        return cls([PAD, UNK, BOS, EOS, *COMMANDS, *numbers, *markers, *headers, *base.vocabulary.itos[2:]])
+        return cls([PAD, UNK, BOS, EOS, *COMMANDS, *numbers, *markers, *HEADERS, *base.vocabulary.itos[2:]])
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -575,7 +575,7 @@ def train(
     model, tokenizer = build(env_kwargs, args)
     pairs = demonstrations(env_kwargs, args.pretrain_episodes, args.seed, args.reference_starts)
     pretrain(model, tokenizer, pairs, args, rng, progress)
-    config = run_config(NAME, args, env_kwargs)
+    config = run_config(NAME, args, env_kwargs, demonstrated_steps=len(pairs))
     with RunLogger(Path(out_dir), args.steps, config, progress) as logger:
         if checkpoints is not None:
             checkpoints.reached(0, lambda: Agent(model, tokenizer, args, env_kwargs))

@@ -38,10 +38,22 @@ context; GRU, LSTM or Transformer as options), and scores::
 
 A pair head costs one table lookup per (position, candidate): an MLP per pair would be most of
 the network's time.
+
+**With the reference hidden** (``observe_reference=False``) the observation holds the text and its
+*source* instead: there is nothing to align with but where the agent has been. The same features
+are then computed against the source (which units are as they started, which were edited,
+whether an insert would put a source word back), and the network also reads the words themselves,
+the one thing that can tell an error from the text alone: an embedding of every text unit's
+vocabulary id, with its two neighbours on each side (a convolution: the n-gram context that
+errors such as "the the", "he go" or "their is" show), added to each position's state; and an
+embedding of each candidate's id, against which a query from position p's state scores
+``insert p, k`` and ``replace p, k`` (a dot product) on top of the pair tables.
 """
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Sequence
 from typing import Literal, get_args
 
 import gymnasium as gym
@@ -54,7 +66,19 @@ from textedit_env.actions import SLOT_FIRST, SLOT_OTHER
 Encoder = Literal["none", "gru", "lstm", "transformer"]
 ENCODERS: tuple[str, ...] = get_args(Encoder)
 OBSERVATION_KEYS = ("text_slots", "reference_slots", "lengths", "candidates")
-"""the observation arrays the network reads (``candidates`` only for how many slots are used)"""
+"""the observation arrays the network reads with the reference observed (``candidates`` only for how
+many slots are used); see :func:`observation_keys`"""
+HIDDEN_OBSERVATION_KEYS = ("text", "text_slots", "source_slots", "lengths", "candidates")
+"""the same with the reference hidden: the source's slots in place of the reference's, and the text's ids"""
+WORD_CONTEXT = 2
+"""neighbours on each side whose words a position reads with the reference hidden"""
+
+
+def observation_keys(observation_space: gym.spaces.Dict) -> tuple[str, ...]:
+    """The arrays of an "ids" observation space that :class:`EditNetwork` reads."""
+    return OBSERVATION_KEYS if "reference_slots" in observation_space.spaces else HIDDEN_OBSERVATION_KEYS
+
+
 CONTEXT = 3
 """units of agreeing context that are counted: an edit with 3 on one side completes a 4-gram"""
 UNIT_FEATURES, GAP_FEATURES, GLOBAL_FEATURES = 9, 4, 7
@@ -129,7 +153,8 @@ class AlignmentFeatures(nn.Module):
 
     def forward(self, obs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         L, K = self.L, self.K
-        text, ref = obs["text_slots"].long(), obs["reference_slots"].long()
+        # The text beside the current one: the reference, or with the reference hidden the source.
+        text, ref = obs["text_slots"].long(), obs.get("reference_slots", obs.get("source_slots")).long()
         lengths = obs["lengths"].float()
         # Both texts framed by a start and an end mark that match each other, so that the start and
         # the end of the sentence count as context: the first word belongs at the text's start.
@@ -277,9 +302,77 @@ def mlp(inputs: int, dim: int, outputs: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Linear(inputs, dim), nn.ReLU(), nn.Linear(dim, outputs))
 
 
+SPELLING_BUCKETS = 1 << 14
+"""hash buckets of the character trigrams that spell a word"""
+
+
+def spelling_ngrams(vocabulary: Sequence[str]) -> torch.Tensor:
+    """(V, G) bucket ids of each word's character trigrams, boundaries marked (``<ta``, ``tak``...),
+    padded with -1: stable hashes (CRC-32), so a saved network reads the same words the same way."""
+    grams = []
+    for word in vocabulary:
+        marked = f"<{word}>"
+        grams.append([zlib.crc32(marked[i : i + 3].encode()) % SPELLING_BUCKETS for i in range(len(marked) - 2)])
+    table = torch.full((len(grams), max(map(len, grams))), -1, dtype=torch.long)
+    for i, row in enumerate(grams):
+        table[i, : len(row)] = torch.tensor(row)
+    return table
+
+
+class WordReader(nn.Module):
+    """Reads the words themselves (with the reference hidden): per position, the embeddings of its
+    unit and of ``WORD_CONTEXT`` neighbours on each side (a convolution along the text), and per
+    candidate, the embedding of its word; :meth:`pair_scores` is the dot product of a query from each
+    position's state with each candidate.
+
+    A word's embedding is one per vocabulary id, plus, given the vocabulary's ``spelling``, the mean
+    embedding of its character trigrams (fastText's idea): words that share letters (take/takes,
+    their/there, recieve/receive) start out alike, which is what most corrections turn on."""
+
+    def __init__(self, vocabulary_size: int, dim: int, spelling: Sequence[str] | None = None):
+        super().__init__()
+        self.embed = nn.Embedding(vocabulary_size, dim, padding_idx=0)
+        self.spelled = spelling is not None
+        if self.spelled:
+            if len(spelling) != vocabulary_size:
+                raise ValueError(f"spelling has {len(spelling)} words, the vocabulary {vocabulary_size}")
+            self.register_buffer("ngrams", spelling_ngrams(spelling), persistent=False)
+            self.trigrams = nn.Embedding(SPELLING_BUCKETS + 1, dim, padding_idx=SPELLING_BUCKETS)
+            with torch.no_grad():  # the letters first: a word's own embedding starts small beside its trigrams'
+                self.embed.weight.mul_(0.1)
+        self.context = nn.Conv1d(dim, dim, 2 * WORD_CONTEXT + 1, padding=WORD_CONTEXT)
+        self.candidate = nn.Linear(dim, dim)
+        self.insert_query, self.replace_query = nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.scale = dim**-0.5
+
+    def word(self, ids: torch.Tensor) -> torch.Tensor:
+        """(...,) vocabulary ids -> (..., dim) embeddings."""
+        ids = ids.long()
+        vectors = self.embed(ids)
+        if self.spelled:
+            grams = self.ngrams[ids]  # (..., G)
+            present = (grams >= 0).unsqueeze(-1)
+            summed = self.trigrams(grams.masked_fill(grams < 0, SPELLING_BUCKETS)).sum(-2)
+            vectors = vectors + summed / present.sum(-2).clamp(min=1)
+        return vectors
+
+    def positions(self, text: torch.Tensor) -> torch.Tensor:
+        """(B, L) vocabulary ids -> (B, L + 1, dim): each unit's word in its context; the end of the text last."""
+        words = self.word(F.pad(text.long(), (0, 1)))
+        return F.relu(self.context(words.transpose(1, 2))).transpose(1, 2)
+
+    def pair_scores(self, states: torch.Tensor, candidates: torch.Tensor, insert: bool) -> torch.Tensor:
+        """(B, P, d) position states, (B, K) candidate ids -> (B, P*K) scores."""
+        query = (self.insert_query if insert else self.replace_query)(states)
+        keys = self.candidate(self.word(candidates))
+        return torch.einsum("bpd,bkd->bpk", query, keys).flatten(1) * self.scale
+
+
 class EditNetwork(nn.Module):
     """Scores (B, n) of every action of a batch of "ids" observations, or (B, n, outputs) with
-    ``outputs > 1`` (quantiles); :meth:`summary` is the state vector a value head reads."""
+    ``outputs > 1`` (quantiles); :meth:`summary` is the state vector a value head reads.
+    ``vocabulary_size`` > 0 adds the :class:`WordReader` (the hidden-reference mode), which reads
+    the words' letters too when given their ``spelling`` (``env.unwrapped.vocabulary.itos``)."""
 
     def __init__(
         self,
@@ -290,11 +383,15 @@ class EditNetwork(nn.Module):
         layers: int = 1,
         heads: int = 4,
         outputs: int = 1,
+        vocabulary_size: int = 0,
+        spelling: Sequence[str] | None = None,
     ):
         super().__init__()
         self.L, self.K, self.outputs = max_length, num_candidates, outputs
+        self.keys = HIDDEN_OBSERVATION_KEYS if vocabulary_size else OBSERVATION_KEYS
         self.summary_dim = dim + GLOBAL_FEATURES
         self.features = AlignmentFeatures(max_length, num_candidates)
+        self.words = WordReader(vocabulary_size, dim, spelling) if vocabulary_size else None
         self.read = nn.Sequential(nn.Linear(UNIT_FEATURES + GAP_FEATURES + GLOBAL_FEATURES, dim), nn.ReLU())
         self.encode = SequenceEncoder(encoder, dim, layers, heads, max_length + 1)
         self.gap = nn.Sequential(nn.Linear(2 * dim + GAP_FEATURES, dim), nn.ReLU())
@@ -303,34 +400,46 @@ class EditNetwork(nn.Module):
         self.insert_head, self.replace_head = PairHead(dim, outputs), PairHead(dim, outputs)
 
     @classmethod
-    def for_space(cls, observation_space: gym.spaces.Dict, **kwargs) -> EditNetwork:
-        """The network for an environment's "ids" observation space (L and K are the array sizes)."""
-        return cls(observation_space["text_slots"].shape[0], observation_space["candidates"].shape[0], **kwargs)
+    def for_space(
+        cls, observation_space: gym.spaces.Dict, spelling: Sequence[str] | None = None, **kwargs
+    ) -> EditNetwork:
+        """The network for an environment's "ids" observation space (L and K are the array sizes; with the
+        reference hidden, the vocabulary size is the text ids' bound, and ``spelling`` the vocabulary's
+        words, if given, ``env.unwrapped.vocabulary.itos``)."""
+        spaces = observation_space.spaces
+        if "reference_slots" not in spaces:
+            kwargs.update(vocabulary_size=int(spaces["text"].high.max()) + 1, spelling=spelling)
+        return cls(spaces["text_slots"].shape[0], spaces["candidates"].shape[0], **kwargs)
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.scores(self.features(obs))
+        return self.scores(self.features(obs), obs)
 
-    def scores(self, f: dict[str, torch.Tensor]) -> torch.Tensor:
+    def scores(self, f: dict[str, torch.Tensor], obs: dict[str, torch.Tensor]) -> torch.Tensor:
         """Scores from :class:`AlignmentFeatures` (computed once, they can serve several networks)."""
-        return self.scores_and_summary(f)[0]
+        return self.scores_and_summary(f, obs)[0]
 
-    def scores_and_summary(self, f: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def scores_and_summary(
+        self, f: dict[str, torch.Tensor], obs: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         unit = F.pad(f["unit"], (0, 0, 0, 1))  # the end of the text is position L
         text_wide = f["global"][:, None, :].expand(-1, self.L + 1, -1)  # every position sees the whole text's state
-        h = self.encode(self.read(torch.cat([unit, f["gap"], text_wide], dim=-1)))  # (B, L+1, d)
+        h = self.read(torch.cat([unit, f["gap"], text_wide], dim=-1))
+        if self.words is not None:
+            h = h + self.words.positions(obs["text"])
+        h = self.encode(h)  # (B, L+1, d)
         units = h[:, : self.L]
         left = F.pad(units, (0, 0, 1, 0))  # unit p-1 for gaps p = 0..L
         gaps = self.gap(torch.cat([left, h, f["gap"]], dim=-1))
         valid = f["unit"][..., :1]
         pooled = (units * valid).sum(1) / valid.sum(1).clamp(min=1)
         summary = torch.cat([pooled, f["global"]], dim=-1)
+        insert = self.insert_head(gaps, f["insert"], pooled, f["need"])
+        replace = self.replace_head(units, f["replace"], pooled, f["need"])
+        if self.words is not None:
+            candidates = obs["candidates"]
+            insert = insert + self.words.pair_scores(gaps, candidates, insert=True)[..., None]
+            replace = replace + self.words.pair_scores(units, candidates, insert=False)[..., None]
         scores = torch.cat(
-            [
-                self.stop_head(summary)[:, None],
-                self.delete_head(units),
-                self.insert_head(gaps, f["insert"], pooled, f["need"]),
-                self.replace_head(units, f["replace"], pooled, f["need"]),
-            ],
-            dim=1,
+            [self.stop_head(summary)[:, None], self.delete_head(units), insert, replace], dim=1
         )  # (B, n, outputs)
         return (scores.squeeze(-1) if self.outputs == 1 else scores), summary

@@ -12,7 +12,9 @@ import numpy as np
 import torch
 
 from agents.common import atomic_write, eval_split, make_env, read_manifest, write_manifest
-from agents.networks import OBSERVATION_KEYS, EditNetwork
+from agents.networks import EditNetwork
+from textedit_env.metrics.base import Edit
+from textedit_env.metrics.splice import edited
 
 CHECKPOINT = "model.pt"
 
@@ -23,27 +25,52 @@ def network_kwargs(args: Any) -> dict[str, Any]:
     return {name: get(name) for name in ("encoder", "dim", "layers", "heads")}
 
 
-def build_network(observation_space: gym.spaces.Dict, args: Any) -> EditNetwork:
-    return EditNetwork.for_space(observation_space, **network_kwargs(args))
+def build_network(env: gym.Env, args: Any) -> EditNetwork:
+    """The network of ``args`` for an environment (its "ids" observation space; with the reference
+    hidden, its vocabulary's spelling too)."""
+    base = env.unwrapped
+    spelling = None if base.observe_reference else base.vocabulary.itos
+    return EditNetwork.for_space(base.observation_space, spelling=spelling, **network_kwargs(args))
 
 
-def to_tensors(obs: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:
-    return {k: torch.as_tensor(np.asarray(obs[k]), device=device) for k in OBSERVATION_KEYS}
+def to_tensors(obs: dict[str, np.ndarray], device: torch.device, keys: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    """The arrays ``keys`` of an observation (batch) as tensors."""
+    return {k: torch.as_tensor(np.asarray(obs[k]), device=device) for k in keys}
 
 
 def masked_argmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return scores.masked_fill(~mask, -torch.inf).argmax(dim=1)
 
 
+def first_unvisited(env: gym.Env, scores: np.ndarray, visited: set[tuple[str, ...]]) -> int:
+    """The valid action of highest score (invalid ones scored -inf) whose text is not in ``visited``;
+    stop when none is left. Adds the current text to ``visited``."""
+    base = env.unwrapped
+    text = tuple(base.text_units)
+    visited.add(text)
+    for action in np.argsort(-scores, kind="stable"):
+        if not np.isfinite(scores[action]):
+            break
+        op, position, word = base.decode_action(int(action))
+        if op == "stop" or tuple(edited(text, Edit(op, position, word))) not in visited:
+            return int(action)
+    return base.encode_action("stop")
+
+
 def greedy_actions(network: EditNetwork, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """The valid action of highest score in each observation of a batch, and the masks of valid actions."""
     features = network.features(obs)
-    return masked_argmax(network.scores(features), features["mask"]), features["mask"]
+    return masked_argmax(network.scores(features, obs), features["mask"]), features["mask"]
 
 
 class NetworkAgent:
     """The network as a greedy policy (``agent(env, obs, info) -> action``): the valid action of
-    highest score (a Q-value, a logit)."""
+    highest score (a Q-value, a logit) that does not bring back a text the episode has had.
+
+    Returning to an earlier text is a detour (an edit made, then undone) whose rewards cancel out,
+    so ruling it out costs an optimal policy nothing and keeps an agent whose scores are a little
+    off from going round in circles to the time limit. The agent remembers the texts of the current
+    episode (a new one begins when the environment's ``resets`` count changes)."""
 
     NAME: ClassVar[str]
     """the algorithm's name in the registry and the manifest"""
@@ -53,11 +80,19 @@ class NetworkAgent:
     def __init__(self, network: EditNetwork, args: Any, env_kwargs: dict):
         self.network, self.args, self.env_kwargs = network.eval(), args, env_kwargs
         self.device = next(network.parameters()).device
+        self.visited: set[tuple[str, ...]] = set()
+        self._episode: tuple[int, int] | None = None  # (env, resets) of the episode visited holds
 
     @torch.no_grad()
     def __call__(self, env: gym.Env, obs: dict, info: dict) -> int:
-        batch = {k: np.asarray(obs[k])[None] for k in OBSERVATION_KEYS}
-        return int(greedy_actions(self.network, to_tensors(batch, self.device))[0][0])
+        episode = (id(env.unwrapped), env.unwrapped.resets)
+        if episode != self._episode:
+            self._episode = episode
+            self.visited = set()
+        batch = to_tensors({k: np.asarray(obs[k])[None] for k in self.network.keys}, self.device, self.network.keys)
+        features = self.network.features(batch)
+        scores = self.network.scores(features, batch)[0].masked_fill(~features["mask"][0], -torch.inf)
+        return first_unvisited(env, scores.cpu().numpy(), self.visited)
 
     def eval_split(self) -> str:
         """The held-out split when trained on the train split, else the training split."""
@@ -74,6 +109,6 @@ class NetworkAgent:
         manifest = read_manifest(out_dir, cls.NAME)
         args = cls.ARGS(**{**manifest["args"], **({"device": device} if device else {})})
         data = torch.load(Path(out_dir) / CHECKPOINT, map_location=args.device, weights_only=True)
-        network = build_network(make_env(manifest["env_kwargs"]).observation_space, args)
+        network = build_network(make_env(manifest["env_kwargs"]), args)
         network.load_state_dict(data["state_dict"])
         return cls(network.to(args.device), args, manifest["env_kwargs"])

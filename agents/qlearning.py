@@ -16,6 +16,12 @@ episode does bootstrap). What s and a are is the *key* (``Args.state_key``):
   whether both sides join, whether the text lacks the word; for a delete or replace: the run
   through the unit, what deleting it would join, whether its word is in surplus). Many
   sentences share these keys, so the table transfers to sentences it never saw.
+- ``"context"``, for the reference hidden (the alignment is then with the source, which says
+  nothing of what is wrong): an action is its edit in its word context, the words around the place
+  (``("replace", left, old, new, right)``, ``("insert", left, new, right)``, ``("delete", left,
+  old, right)``, the text's ends as ``<s>`` and ``</s>``), and a state is (text length - source
+  length, whether the text is the source). A table of such keys is a word-trigram model of fixes:
+  it transfers to every sentence in which the same words meet.
 """
 
 from __future__ import annotations
@@ -47,13 +53,14 @@ from agents.common import (
 from agents.networks import OBSERVATION_KEYS, AlignmentFeatures
 from agents.runs import Durability, resume_or_start
 from textedit_env.actions import SLOT_FIRST
+from textedit_env.metrics.base import join_units
 
 State = tuple
 EditKey = tuple
 NAME = "qlearning"
 CHECKPOINT = "qtable.json"
 RESUMABLE = True
-StateKey = Literal["exact", "alignment"]
+StateKey = Literal["exact", "alignment", "context"]
 STATE_KEYS: tuple[str, ...] = get_args(StateKey)
 
 
@@ -64,7 +71,8 @@ class Args:
     seed: int = 0
     """seeds the exploration and the environment"""
     state_key: StateKey = "exact"
-    """exact (text, reference) states, or alignment keys that transfer to unseen sentences"""
+    """exact (text, reference) states; alignment keys, which transfer to unseen sentences; context keys
+    (the words around each edit), which transfer with the reference hidden"""
     gamma: float = 0.5
     """as agents.dqn's: without a step penalty every path to the reference earns the same
     undiscounted return, and with gamma near 1 an edit undone later looks as good as the right one"""
@@ -151,10 +159,32 @@ Keys = Callable[[gym.Env, dict, dict], tuple[State, np.ndarray, list[EditKey]]]
 
 
 def exact_keys(env: gym.Env, obs: dict, info: dict) -> tuple[State, np.ndarray, list[EditKey]]:
-    """The ``(text, reference)`` pair, and each valid action's ``(op, position, word)``."""
+    """The ``(text, reference)`` pair (the reference hidden: ``(text, source)``), and each valid
+    action's ``(op, position, word)``."""
     base = env.unwrapped
     actions = np.flatnonzero(base.action_masks())
-    return (info["text"], info["reference"]), actions, [base.decode_action(int(a)) for a in actions]
+    shown = info["reference"] if base.observe_reference else join_units(base.source_units, base.unit)
+    return (info["text"], shown), actions, [base.decode_action(int(a)) for a in actions]
+
+
+def context_keys(env: gym.Env, obs: dict, info: dict) -> tuple[State, np.ndarray, list[EditKey]]:
+    """Each valid action's edit among the words around it (see the module docstring)."""
+    base = env.unwrapped
+    text, source = base.text_units, base.source_units
+    padded = ["<s>", *text, "</s>"]  # unit p is padded[p + 1]
+    actions = np.flatnonzero(base.action_masks())
+    keys: list[EditKey] = []
+    for a in actions.tolist():
+        op, p, word = base.decode_action(a)
+        if op == "stop":
+            keys.append(("stop",))
+        elif op == "insert":
+            keys.append(("insert", padded[p], word, padded[p + 1]))
+        elif op == "delete":
+            keys.append(("delete", padded[p], padded[p + 1], padded[p + 2]))
+        else:
+            keys.append(("replace", padded[p], padded[p + 1], word, padded[p + 2]))
+    return (max(-2, min(2, len(text) - len(source))), text == source), actions, keys
 
 
 @cache
@@ -200,7 +230,7 @@ def alignment_keys(env: gym.Env, obs: dict, info: dict) -> tuple[State, np.ndarr
     return state, actions, [tuple(int(x) if not isinstance(x, str) else x for x in key) for key in keys]
 
 
-KEYS: dict[str, Keys] = {"exact": exact_keys, "alignment": alignment_keys}
+KEYS: dict[str, Keys] = {"exact": exact_keys, "alignment": alignment_keys, "context": context_keys}
 
 
 def unseen_start_share(env_kwargs: dict, episodes: int, seed: int = 0) -> float:
@@ -215,6 +245,12 @@ def unseen_start_share(env_kwargs: dict, episodes: int, seed: int = 0) -> float:
         start = (info["text"], info["reference"])
         counts[start] = counts.get(start, 0) + 1
     return sum(1 for n in counts.values() if n == 1) / draws
+
+
+def validate(args: Args, env_kwargs: dict) -> None:
+    """Checked by ``textedit train`` before work starts: the alignment key reads the reference."""
+    if args.state_key == "alignment" and not make_env(env_kwargs).unwrapped.observe_reference:
+        raise ValueError("state_key='alignment' reads the reference, which this environment hides; use 'context'")
 
 
 class Agent:
@@ -284,6 +320,7 @@ def train(
     the run's new total; every other argument is the saved run's)."""
     state = resume_or_start(durability, args, lambda: start(args, env_kwargs))
     args, env_kwargs, env, rng, table = state.args, state.env_kwargs, state.env, state.rng, state.table
+    validate(args, env_kwargs)
     keys = KEYS[args.state_key]
     alpha_start, alpha_end = args.alphas()
     decay = args.exploration_fraction * args.steps

@@ -35,10 +35,10 @@ from typing import Any
 import gymnasium as gym
 import torch
 
-from agents.common import Checkpoints, RunLogger, StartAtReference, check_fields, make_env, run_config, write_json
+from agents.common import Checkpoints, RunLogger, check_fields, make_env, run_config, write_json
 from agents.networks import EditNetwork, Encoder, mlp
 from agents.policy import NetworkAgent, build_network, network_kwargs
-from textedit_env.wrappers import MaskInObservation
+from textedit_env.wrappers import MaskInObservation, StartAtReference
 
 try:  # Ray trains; a saved agent loads and evaluates without it
     import ray
@@ -169,13 +169,16 @@ if RAY_MISSING is None:
         "observations": <the env's Dict>}``; ``model_config`` holds the network's arguments."""
 
         def setup(self) -> None:
-            # model_config: the network's arguments, among RLlib's own keys
-            self.network = build_network(self.observation_space["observations"], self.model_config)
+            # model_config: the network's arguments (and the vocabulary's spelling), among RLlib's own keys
+            config = self.model_config
+            space = self.observation_space["observations"]
+            self.network = EditNetwork.for_space(space, spelling=config.get("spelling"), **network_kwargs(config))
             self.value_head = mlp(self.network.summary_dim, self.model_config["dim"])
 
         def _logits_and_summary(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
             obs = batch[Columns.OBS]
-            logits, summary = self.network.scores_and_summary(self.network.features(obs["observations"]))
+            inner = obs["observations"]
+            logits, summary = self.network.scores_and_summary(self.network.features(inner), inner)
             # The lowest float, not -inf: an invalid action's probability is exactly 0 and the
             # distribution's entropy and KL stay finite (0 * lowest = 0).
             return logits.masked_fill(obs["action_mask"] == 0, torch.finfo(logits.dtype).min), summary
@@ -214,8 +217,9 @@ if RAY_MISSING is None:
             metrics_logger.log_value(EPISODES, record, reduce="item_series")
 
 
-def build_config(args: Args, env_kwargs: dict) -> PPOConfig:
-    """RLlib's PPO configuration for these Args (the env registered under :data:`ENV_NAME`)."""
+def build_config(args: Args, env_kwargs: dict, spelling: list[str] | None = None) -> PPOConfig:
+    """RLlib's PPO configuration for these Args (the env registered under :data:`ENV_NAME`; with the
+    reference hidden, ``spelling``: its vocabulary's words, for the network)."""
     return (
         PPOConfig()
         .environment(ENV_NAME, env_config=env_config(args, env_kwargs))
@@ -236,7 +240,11 @@ def build_config(args: Args, env_kwargs: dict) -> PPOConfig:
             minibatch_size=args.minibatch_size,
             num_epochs=args.num_epochs,
         )
-        .rl_module(rl_module_spec=RLModuleSpec(module_class=EditPPOModule, model_config=network_kwargs(args)))
+        .rl_module(
+            rl_module_spec=RLModuleSpec(
+                module_class=EditPPOModule, model_config={**network_kwargs(args), "spelling": spelling}
+            )
+        )
         .callbacks(InvalidActionCounter)
         .debugging(seed=args.seed, log_level="ERROR")
     )
@@ -256,12 +264,12 @@ def start_ray(args: Args) -> bool:
     return True
 
 
-def learner_network(algo: Any, args: Args, observation_space: gym.spaces.Dict) -> EditNetwork:
+def learner_network(algo: Any, args: Args, env: gym.Env) -> EditNetwork:
     """A copy of the learner's current policy network, on ``args.device``."""
     weights = algo.learner_group.get_weights([DEFAULT_MODULE_ID])[DEFAULT_MODULE_ID]
     prefix = "network."
     state = {k.removeprefix(prefix): torch.as_tensor(v) for k, v in weights.items() if k.startswith(prefix)}
-    network = build_network(observation_space, args)
+    network = build_network(env, args)
     network.load_state_dict(state)
     return network.to(args.device)
 
@@ -279,13 +287,14 @@ def train(
     validate(args, env_kwargs)
     out_dir = Path(out_dir)
     torch.manual_seed(args.seed)
-    observation_space = make_env(env_kwargs).observation_space  # checks the env kwargs before Ray starts
+    env = make_env(env_kwargs)  # checks the env kwargs before Ray starts
+    spelling = None if env.unwrapped.observe_reference else env.unwrapped.vocabulary.itos
     started = start_ray(args)
     try:
         register_env(ENV_NAME, make_training_env)
-        algo = build_config(args, env_kwargs).build_algo()
+        algo = build_config(args, env_kwargs, spelling).build_algo()
         try:
-            agent, stats = run(algo, args, env_kwargs, out_dir, progress, checkpoints, observation_space)
+            agent, stats = run(algo, args, env_kwargs, out_dir, progress, checkpoints, env)
         finally:
             algo.stop()
     finally:
@@ -303,13 +312,13 @@ def run(
     out_dir: Path,
     progress: bool,
     checkpoints: Checkpoints | None,
-    observation_space: gym.spaces.Dict,
+    env: gym.Env,
 ) -> tuple[Agent, dict[str, Any]]:
     """PPO iterations until ``args.steps`` env steps, logged; the agent and the run's statistics
     (env steps, steps the counter saw, invalid actions among them, time)."""
 
     def agent_now() -> Agent:
-        return Agent(learner_network(algo, args, observation_space), args, env_kwargs)
+        return Agent(learner_network(algo, args, env), args, env_kwargs)
 
     step, runners, start_time = 0, {}, time.time()
     config = run_config(NAME, args, env_kwargs)

@@ -23,12 +23,14 @@ They are used through SB3's public API, and saved and loaded with SB3's ``save``
     model = DQN(TextEditDQNPolicy, "textedit_env:TextEdit-v0", policy_kwargs={"dim": 32})
 
 ``policy_kwargs`` takes the network's arguments: ``encoder`` ("none", "gru", "lstm",
-"transformer"), ``dim``, ``layers``, ``heads``. The valid actions of a state follow from its
-observation, and the policies use that: an invalid action (a no-op in the environment) gets a
-logit of -1e8, and a Q-value (every quantile) one below the lowest valid action's, held fixed
-(no gradient), so that greedy actions and SB3's bootstrap maximum range over valid actions
-only. SB3's DQN and QR-DQN still explore uniformly over all action ids (their algorithms have
-no masks); such samples carry no gradient. Requires ``pip install textedit-env[sb3]``.
+"transformer"), ``dim``, ``layers``, ``heads``, and with the reference hidden ``spelling``
+(``env.unwrapped.vocabulary.itos``: the network then reads the words' letters too). The valid
+actions of a state follow from its observation, and the policies use that: an invalid action (a
+no-op in the environment) gets a logit of -1e8, and a Q-value (every quantile) one below the
+lowest valid action's, held fixed (no gradient), so that greedy actions and SB3's bootstrap
+maximum range over valid actions only. SB3's DQN and QR-DQN still explore uniformly over all
+action ids (their algorithms have no masks); such samples carry no gradient. Requires ``pip
+install textedit-env[sb3]``.
 
 sb3-contrib's ``RecurrentPPO("MultiInputLstmPolicy", env)`` fails on the ``Dict`` observation with
 ``TypeError: input_size should be of type int, got: int64``: SB3 2.x sizes a ``MultiDiscrete``
@@ -89,7 +91,7 @@ class EditScores(BasePolicy):
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         features = self.network.features(obs)
-        scores = floor_invalid(self.network.scores(features), features["mask"])
+        scores = floor_invalid(self.network.scores(features, obs), features["mask"])
         return scores if self.n_quantiles is None else scores.transpose(1, 2)  # QR-DQN's (B, n_quantiles, n)
 
     def _predict(self, observation: dict[str, torch.Tensor], deterministic: bool = True) -> torch.Tensor:
@@ -116,9 +118,10 @@ class _SharedNetwork:
         dim: int = 32,
         layers: int = 1,
         heads: int = 4,
+        spelling: list[str] | None = None,
         **kwargs,
     ):
-        self.network_kwargs = {"encoder": encoder, "dim": dim, "layers": layers, "heads": heads}
+        self.network_kwargs = {"encoder": encoder, "dim": dim, "layers": layers, "heads": heads, "spelling": spelling}
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
@@ -152,7 +155,7 @@ class _SharedNetworkActorCritic(_SharedNetwork):
 
     def _distribution_and_values(self, obs: dict[str, torch.Tensor], action_masks=None):
         features = self.network.features(obs)
-        logits, summary = self.network.scores_and_summary(features)
+        logits, summary = self.network.scores_and_summary(features, obs)
         distribution = self.action_dist.proba_distribution(
             action_logits=logits.masked_fill(~features["mask"], INVALID_LOGIT)
         )

@@ -48,6 +48,7 @@ from benchmarks.trainers import TRAIN_EPISODE_STEPS
 from textedit_env.oracle import edit_distance
 from textedit_env.policies import greedy_policy, oracle_policy
 from textedit_env.rollout import rollout
+from textedit_env.wrappers import StartAtReference
 
 RESULTS = Path(__file__).parent / "results"
 DOCS_FILE = Path(__file__).parent / "data" / "docs_long.txt"
@@ -129,10 +130,9 @@ def train_dqn(env_kwargs: dict, args: dqn.Args) -> tuple[dqn.Agent, float]:
 
 def stop_rate_at_reference(env_kwargs: dict, policy: Callable, episodes: int) -> float:
     """Share of test episodes started at their reference (nothing to improve) in which the policy stops at once."""
-    env, stops = make_env(env_kwargs, "test"), 0
+    env, stops = StartAtReference(make_env(env_kwargs, "test"), share=1.0), 0
     for i in range(episodes):
-        _, info = env.reset(seed=EVAL_SEED + i)
-        obs, info = env.reset(options={"source": info["reference"], "reference": info["reference"]})
+        obs, info = env.reset(seed=EVAL_SEED + i)
         stops += env.unwrapped.decode_action(policy(env, obs, info))[0] == "stop"
     return stops / episodes
 

@@ -63,11 +63,11 @@ class Args:
     report: bool = False
     """only rebuild the report from the results file"""
     quick: bool = False
-    """a small end-to-end check: tiny-bleu, 1 seed, 300 steps, 10 episodes"""
+    """a small end-to-end check: tiny-bleu and fix-easy, 1 seed, 300 steps, 10 episodes"""
 
 
 QUICK = {
-    "tasks": ["tiny-bleu"],
+    "tasks": ["tiny-bleu", "fix-easy"],
     "seeds": 1,
     "steps": 300,
     "episodes": 10,

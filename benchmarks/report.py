@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.stats import separated, stratified_bootstrap_ci
-from benchmarks.suite import ALGORITHMS, BASELINES, SUITE
+from benchmarks.stats import optimality_gap, probability_of_improvement, separated, stratified_bootstrap_ci
+from benchmarks.suite import ALGORITHMS, BASELINES, HIDDEN, SUITE
 from benchmarks.trainers import TRAIN_EPISODE_STEPS
 
 
@@ -16,9 +16,10 @@ def interval(value: tuple[float, float, float]) -> str:
 
 
 def report(records: list[dict], resamples: int) -> str:
-    runs = [r for r in records if r["kind"] == "run"]
+    every_run = [r for r in records if r["kind"] == "run"]
     sittings = [r for r in records if r["kind"] == "sitting"]
-    tasks = [t for t in SUITE if any(r["task"] == t for r in runs)]
+    runs = [r for r in every_run if r["task"] not in HIDDEN]  # the hidden tracks have their own section
+    tasks = [t for t in SUITE if t not in HIDDEN and any(r["task"] == t for r in runs)]
     algorithms = [a for a in ALGORITHMS if any(r["algorithm"] == a for r in runs)]
     by = {}
     for r in runs:
@@ -33,14 +34,14 @@ def report(records: list[dict], resamples: int) -> str:
     lines = [
         "# Algorithm comparison on the TextEdit task suite",
         "",
-        f"Built by `python -m benchmarks.compare --report` from the {len(runs)} runs in the results file: "
-        f"{sum(r['wall_seconds'] for r in runs) / 3600:.1f} h of run time in all (each run one process and one "
+        f"Built by `python -m benchmarks.compare --report` from the {len(every_run)} runs in the results file: "
+        f"{sum(r['wall_seconds'] for r in every_run) / 3600:.1f} h of run time in all (each run one process and one "
         f"torch thread; "
-        f"{', '.join(sorted({r['machine'] for r in runs}))}), made in {len(sittings)} recorded sitting(s) of "
+        f"{', '.join(sorted({r['machine'] for r in every_run}))}), made in {len(sittings)} recorded sitting(s) of "
         f"{sum(s['wall_seconds'] for s in sittings) / 3600:.1f} h of wall time with "
         f"{' / '.join(sorted({str(s['workers']) for s in sittings})) or '?'} runs at a time. Commands: "
         + "; ".join(f"`{c}`" for c in dict.fromkeys(s["command"] for s in sittings))
-        + f". Versions: {'; '.join(sorted({r['versions'] for r in runs}))}.",
+        + f". Versions: {'; '.join(sorted({r['versions'] for r in every_run}))}.",
         "",
         f"Every learner trains on the `train` split for {' / '.join(f'{b:,}' for b in budgets)} environment steps "
         f"({' / '.join(map(str, seeds))} seeds per task), training episodes cut at {TRAIN_EPISODE_STEPS} steps, and is "
@@ -138,6 +139,7 @@ def report(records: list[dict], resamples: int) -> str:
         solve = stratified_bootstrap_ci([[r["solve_rate"] for r in s] for s in strata], resamples=resamples)
         frac = stratified_bootstrap_ci([[fraction(r) for r in s] for s in strata], resamples=resamples)
         lines.append(f"| {a} | {sum(map(len, strata))} | {len(strata)} | {interval(solve)} | {interval(frac)} |")
+    lines += hidden_report([r for r in every_run if r["task"] in HIDDEN], resamples)
     if any(r["curve"] for r in runs):
         lines += [
             "",
@@ -147,6 +149,123 @@ def report(records: list[dict], resamples: int) -> str:
             "max; dashed: SB3's `MultiInputPolicy`.",
         ]
     return "\n".join(lines) + "\n"
+
+
+def hidden_report(runs: list[dict], resamples: int) -> list[str]:
+    """The hidden-reference tracks: normalized returns, which learners the intervals separate, and
+    rliable's aggregates over the tracks."""
+    tasks = [t for t in HIDDEN if any(r["task"] == t and r["algorithm"] == "oracle" for r in runs)]
+    if not tasks:
+        return []
+    by: dict[tuple[str, str], list[dict]] = {}
+    for r in runs:
+        by.setdefault((r["task"], r["algorithm"]), []).append(r)
+    algorithms = [a for a in ALGORITHMS if any((t, a) in by for t in tasks)]
+    oracle = {t: np.mean([r["mean_final_score"] for r in by[(t, "oracle")]]) for t in tasks}
+
+    def normalized(r: dict) -> float:
+        """The share of the way from no edit (the source's score) to the privileged oracle's score."""
+        return (r["mean_final_score"] - r["mean_initial_score"]) / (oracle[r["task"]] - r["mean_initial_score"])
+
+    def reads(a: str) -> str:
+        return ALGORITHMS[a].privileged or "the text"
+
+    cis = {
+        key: stratified_bootstrap_ci([[normalized(r) for r in group]], resamples=resamples) for key, group in by.items()
+    }
+    budgets = sorted({r["steps"] for r in runs if r["algorithm"] not in BASELINES})
+    lines = [
+        "",
+        "## Hidden-reference tracks",
+        "",
+        "The agent sees the text and its source, never the reference (`observe_reference=False`). Normalized "
+        "return: the share of the way from stopping at once (the source's score) to the privileged oracle's final "
+        "score, on the same test episodes: 0 is doing nothing, 1 the oracle, below 0 worse than doing nothing. "
+        "Reads: what an algorithm uses beyond the text; a teacher is used in training only. IQM over seeds with a "
+        f"95% stratified-bootstrap CI. Budget{'s' if len(budgets) > 1 else ''}: "
+        f"{' / '.join(f'{b:,}' for b in budgets) or '-'} environment steps (baselines do not train).",
+        "",
+        "| task | algorithm | reads | seeds | normalized IQM [95% CI] | final score | no edit | solve rate | steps "
+        "| cut | train s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for t in tasks:
+        for a in algorithms:
+            if (t, a) not in by:
+                continue
+            group = by[(t, a)]
+            lines.append(
+                f"| {t} | {a} | {reads(a)} | {len(group)} | {interval(cis[(t, a)])} | "
+                f"{np.mean([r['mean_final_score'] for r in group]):.3f} | "
+                f"{np.mean([r['mean_initial_score'] for r in group]):.3f} | "
+                f"{np.mean([r['solve_rate'] for r in group]):.3f} | {np.mean([r['mean_steps'] for r in group]):.2f} | "
+                f"{np.mean([r['truncated_rate'] for r in group]):.3f} | "
+                f"{np.mean([r['train_seconds'] for r in group]):.0f} |"
+            )
+    learners = [a for a in algorithms if a not in BASELINES]
+    lines += [
+        "",
+        "### Which learners the intervals separate",
+        "",
+        "Per task, the learner of highest normalized IQM, those whose 95% interval overlaps its (not separated from "
+        "the leader), and those whose interval lies above the no-edit baseline's (they learned to improve a text).",
+        "",
+        "| task | leader | normalized IQM [95% CI] | not separated from the leader | above stopping at once |",
+        "|---|---|---|---|---|",
+    ]
+    for t in tasks:
+        present = {a: cis[(t, a)] for a in learners if (t, a) in cis}
+        if not present:
+            continue
+        leader, tied = separated(present)
+        stop_high = cis[(t, "stop")][2] if (t, "stop") in cis else 0.0
+        above = [a for a, ci in present.items() if ci[1] > stop_high]
+        lines.append(
+            f"| {t} | {leader} | {interval(present[leader])} | {', '.join(tied) or 'none'} | "
+            f"{', '.join(above) or 'none'} |"
+        )
+    lines += [
+        "",
+        "### Aggregate over the hidden tracks (rliable)",
+        "",
+        "Over the tracks an algorithm ran on, the bootstrap stratified by task: the IQM of the normalized return "
+        "and the optimality gap (how far normalized returns fall short of the oracle's 1 on average; lower is "
+        "better).",
+        "",
+        "| algorithm | reads | runs | tasks | normalized IQM [95% CI] | optimality gap [95% CI] |",
+        "|---|---|---|---|---|---|",
+    ]
+    for a in algorithms:
+        strata = [[normalized(r) for r in by[(t, a)]] for t in tasks if (t, a) in by]
+        value = stratified_bootstrap_ci(strata, resamples=resamples)
+        gap = stratified_bootstrap_ci(strata, statistic=optimality_gap, resamples=resamples)
+        lines.append(
+            f"| {a} | {reads(a)} | {sum(map(len, strata))} | {len(strata)} | {interval(value)} | {interval(gap)} |"
+        )
+    contenders = [a for a in ("stop", "fluency", *learners) if any((t, a) in by for t in tasks)]
+    if len(contenders) > 1:
+        lines += [
+            "",
+            "### Probability of improvement (rliable)",
+            "",
+            "P(a run of the row algorithm scores a higher normalized return than a run of the column's), averaged over "
+            "the hidden tracks both ran on, with its 95% stratified-bootstrap CI; above 0.5: the row is better.",
+            "",
+            "| | " + " | ".join(contenders) + " |",
+            "|---|" + "---|" * len(contenders),
+        ]
+        for x in contenders:
+            cells = []
+            for y in contenders:
+                shared = [t for t in tasks if (t, x) in by and (t, y) in by]
+                if x == y or not shared:
+                    cells.append("")
+                    continue
+                xs = [[normalized(r) for r in by[(t, x)]] for t in shared]
+                ys = [[normalized(r) for r in by[(t, y)]] for t in shared]
+                cells.append(interval(probability_of_improvement(xs, ys, resamples=resamples)))
+            lines.append(f"| {x} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def plot(records: list[dict], path: Path) -> None:

@@ -1,5 +1,6 @@
 """Aggregate statistics of runs, as the field reports them (Agarwal et al. 2021, "Deep RL at the
-edge of the statistical precipice"; rliable): the interquartile mean and a stratified bootstrap."""
+edge of the statistical precipice"; rliable): the interquartile mean, the optimality gap and the
+probability of improvement, with stratified-bootstrap confidence intervals."""
 
 from __future__ import annotations
 
@@ -39,3 +40,41 @@ def separated(intervals: dict[str, tuple[float, float, float]]) -> tuple[str, li
     leader = max(intervals, key=lambda name: intervals[name][0])
     low = intervals[leader][1]
     return leader, [name for name, (_, _, high) in intervals.items() if name != leader and high >= low]
+
+
+def optimality_gap(scores: np.ndarray, axis: int = -1, target: float = 1.0) -> np.ndarray:
+    """How far normalized scores fall short of ``target`` on average (rliable's optimality gap):
+    ``mean(max(target - score, 0))``, so a score beyond the target earns nothing more."""
+    return np.maximum(target - np.asarray(scores, dtype=float), 0.0).mean(axis=axis)
+
+
+def _improvement(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """P(X > Y) + P(X = Y) / 2 over all pairs of runs (the Mann-Whitney statistic over m * n), for the
+    last axis of ``x`` and ``y`` (earlier axes: resamples)."""
+    greater = (x[..., :, None] > y[..., None, :]).mean(axis=(-2, -1))
+    equal = (x[..., :, None] == y[..., None, :]).mean(axis=(-2, -1))
+    return greater + 0.5 * equal
+
+
+def probability_of_improvement(
+    x_strata: Sequence[Sequence[float]],
+    y_strata: Sequence[Sequence[float]],
+    resamples: int = 2_000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """rliable's probability of improvement of X over Y: per task (stratum), the probability that a run
+    of X scores higher than a run of Y, averaged over tasks; with a percentile CI from resampling the
+    runs of each algorithm on each task independently."""
+    rng = np.random.default_rng(seed)
+    point, samples = [], []
+    for xs, ys in zip(x_strata, y_strata):
+        xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        point.append(_improvement(xs, ys))
+        bx = xs[rng.integers(len(xs), size=(resamples, len(xs)))]
+        by = ys[rng.integers(len(ys), size=(resamples, len(ys)))]
+        samples.append(_improvement(bx, by))
+    estimates = np.mean(samples, axis=0)
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(estimates, [tail, 100 - tail])
+    return float(np.mean(point)), float(low), float(high)

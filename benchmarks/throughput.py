@@ -6,8 +6,9 @@ Measures, as ratios against a baseline timed in the same process:
 1. the per-step reward cost of each metric (incremental scorer vs the library call) at
    10, 20 and 50 words, over the same random edit sequences;
 2. ``gym.make("TextEdit-v0")`` steps per second with random valid actions on 20-word
-   sentences, against ``gym.make("CartPole-v1")`` and against the same environment with
-   ``reward_engine="library"``;
+   sentences, against ``gym.make("CartPole-v1")``, against the same environment with
+   ``reward_engine="library"``, and with the reference hidden (``observe_reference=False``) and
+   edit vocabularies of 1,000 and 10,000 words;
 3. the batch action-scoring call (``action_rewards``) per candidate against scoring each
    candidate with the library.
 Writes a Markdown report with the command and the machine described.
@@ -138,9 +139,18 @@ def env_rates(words: list[str], steps: int, rng: np.random.Generator) -> dict[st
     the environments take turns, the ratio taken within each round (a burst of load on the
     machine slows a whole round, not one side of a ratio)."""
     data = [" ".join(r) for r in references(words, 20, 500, rng)]
+    distinct = list(dict.fromkeys(words))
     envs = {  # name -> (environment, masked actions, share of the steps)
         "CartPole-v1": (gym.make("CartPole-v1"), False, 1),
         "TextEdit-v0 (incremental BLEU)": (gym.make("TextEdit-v0", dataset=data, split="all"), True, 1),
+        **{
+            f"TextEdit-v0, reference hidden, {size:,}-word edit vocabulary": (
+                gym.make("TextEdit-v0", dataset=data, split="all", observe_reference=False, edit_vocabulary=vocabulary),
+                True,
+                1,
+            )
+            for size, vocabulary in ((1_000, distinct[:1_000]), (10_000, edit_vocabulary(distinct, 10_000)))
+        },
         "TextEdit-v0 (library BLEU)": (
             gym.make("TextEdit-v0", dataset=data, split="all", reward_engine="library"),
             True,
@@ -155,6 +165,11 @@ def env_rates(words: list[str], steps: int, rng: np.random.Generator) -> dict[st
             rates[name].append(steps_per_second(env, steps // (ROUNDS * share), rng, masked))
     cart = np.array(rates["CartPole-v1"])
     return {name: (float(np.median(r)), float(np.median(np.array(r) / cart))) for name, r in rates.items()}
+
+
+def edit_vocabulary(words: list[str], size: int) -> list[str]:
+    """``size`` words: the bundled English set's distinct words, then made-up ones (``w00001``...) to fill it."""
+    return (words + [f"w{i:05d}" for i in range(size)])[:size]
 
 
 def batch_scoring(words: list[str], states: int, rng: np.random.Generator) -> tuple[float, float, float]:
@@ -223,16 +238,20 @@ def report(args, rows, rates, batch) -> str:
         "## Environment steps per second (20-word sentences, random valid actions, `gym.make` wrappers included)",
         "",
         f"Medians over {ROUNDS} rounds in which the environments take turns; the ratio to CartPole-v1 is",
-        "taken within each round, then the median.",
+        "taken within each round, then the median. The hidden-reference rows write words of an edit vocabulary of",
+        "1,000 words (the bundled English set's first distinct words) or 10,000 (all of its distinct words, then",
+        "made-up ones): the candidates, the observation's candidate array and the mask grow with it.",
         "",
         "| environment | steps/s | vs CartPole-v1 |",
         "|---|---:|---:|",
     ]
     lines += [f"| {name} | {rate:,.0f} | {ratio:.0%} |" for name, (rate, ratio) in rates.items()]
     (inc, _), (lib, _) = rates["TextEdit-v0 (incremental BLEU)"], rates["TextEdit-v0 (library BLEU)"]
+    hidden = {name: rate for name, (rate, _) in rates.items() if "hidden" in name}
     lines += [
         "",
-        f"Incremental against library reward in the same environment: {inc / lib:.1f}x.",
+        f"Incremental against library reward in the same environment: {inc / lib:.1f}x. Reference hidden against "
+        "observed: " + ", ".join(f"{rate / inc:.2f}x ({name.split(', ')[-1]})" for name, rate in hidden.items()) + ".",
         "",
         "## Scoring every valid action of a state (`env.unwrapped.action_rewards()`, BLEU, 20 words)",
         "",

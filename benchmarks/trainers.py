@@ -19,8 +19,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 
-from agents import bc, dqn, qlearning
-from agents.common import Checkpoints
+from agents import bc, dqn, lm, qlearning
+from agents.common import Checkpoints, make_env
 from textedit_env.policies import Policy
 
 PUBLIC_ID = "textedit_env:TextEdit-v0"
@@ -75,19 +75,39 @@ BC_EPISODES = 300
 """oracle demonstrations behaviour cloning learns from"""
 
 
-def train_bc(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:
-    """Behaviour cloning from ``BC_EPISODES`` oracle episodes of the training split (a Minari dataset
-    written to a temporary directory), with :mod:`agents.bc`'s defaults. Its environment steps are
-    the demonstrations' (the budget ``steps`` is not used); it has no learning curve over them."""
-    from textedit_env.collect import collect
+def bc_trainer(episodes: int | None = None, **arguments: Any) -> Trainer:
+    """Behaviour cloning from oracle episodes of the training split (a Minari dataset written to a
+    temporary directory), with :mod:`agents.bc`'s defaults updated by ``arguments``: ``episodes`` of
+    them, or with None, a tenth of the budget ``steps`` (about a third of the budget in demonstrated
+    steps) and a fifth of it in gradient steps. Its environment steps are the demonstrations'; it has
+    no learning curve over them."""
 
-    with tempfile.TemporaryDirectory() as data, tempfile.TemporaryDirectory() as out:
-        os.environ["MINARI_DATASETS_PATH"] = data  # a worker process of its own: nothing else reads it
-        collect("oracle", BC_EPISODES, env_kwargs, "textedit/demonstrations-v0", seed=seed * BC_EPISODES)
-        args = bc.Args(dataset="textedit/demonstrations-v0", seed=seed)
-        agent = bc.train(args, {}, Path(out), progress=False)
+    def train(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:
+        from textedit_env.collect import collect
+
+        count = episodes if episodes is not None else max(1, steps // 10)
+        settings = arguments if episodes is not None else {"steps": max(1, steps // 5), **arguments}
+        with tempfile.TemporaryDirectory() as data, tempfile.TemporaryDirectory() as out:
+            os.environ["MINARI_DATASETS_PATH"] = data  # a worker process of its own: nothing else reads it
+            collect("oracle", count, env_kwargs, "textedit/demonstrations-v0", seed=seed * count)
+            args = bc.Args(dataset="textedit/demonstrations-v0", seed=seed, **settings)
+            agent = bc.train(args, {}, Path(out), progress=False)
+            demonstrated = json.loads((Path(out) / "config.json").read_text())["demonstrated_steps"]
+        return Trained(agent, demonstrated, {**asdict(args), "episodes": count})
+
+    return train
+
+
+def train_lm(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:
+    """The language-model policy with :mod:`agents.lm`'s defaults at the budget of 50,000 steps:
+    pretrained on the oracle's commands in ``0.4 * steps`` episodes (20,000: about the budget in
+    demonstrated steps), then fine-tuned by RL on 4,096 states (scaled down for smaller budgets). Its
+    environment steps: the demonstrations' and the RL stage's states; no learning curve."""
+    args = lm.Args(seed=seed, pretrain_episodes=max(1, 2 * steps // 5), steps=min(lm.Args.steps, max(16, steps // 12)))
+    with tempfile.TemporaryDirectory() as out:
+        agent = lm.train(args, env_kwargs, Path(out), progress=False)
         demonstrated = json.loads((Path(out) / "config.json").read_text())["demonstrated_steps"]
-    return Trained(agent, demonstrated, {**asdict(args), "episodes": BC_EPISODES})
+    return Trained(agent, demonstrated + args.steps, asdict(args))
 
 
 def predictor(model: BaseAlgorithm, masked: bool) -> Policy:
@@ -113,7 +133,8 @@ class CheckpointCallback(BaseCallback):
 
 
 def sb3(algo: type[BaseAlgorithm], policy: str | type, settings: dict) -> Trainer:
-    """The trainer of an SB3 algorithm: its defaults, the common discount, then ``settings``."""
+    """The trainer of an SB3 algorithm: its defaults, the common discount, then ``settings``; with the
+    reference hidden, the package's policies read the vocabulary's spelling too."""
     masked = algo is MaskablePPO
 
     def train(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:
@@ -121,12 +142,16 @@ def sb3(algo: type[BaseAlgorithm], policy: str | type, settings: dict) -> Traine
             PUBLIC_ID, n_envs=1, seed=seed, env_kwargs={**env_kwargs, "max_episode_steps": TRAIN_EPISODE_STEPS}
         )
         config = {"gamma": GAMMA, **settings}
-        model = algo(policy, env, seed=seed, device="cpu", **copy.deepcopy(config))  # SB3 adds to the dicts it is given
+        spelling = {}
+        base = make_env(env_kwargs).unwrapped
+        if not isinstance(policy, str) and not base.observe_reference:
+            spelling = {"policy_kwargs": {**config.get("policy_kwargs", {}), "spelling": base.vocabulary.itos}}
+        # SB3 adds to the dicts it is given: a copy
+        model = algo(policy, env, seed=seed, device="cpu", **copy.deepcopy({**config, **spelling}))
         model.learn(steps, callback=CheckpointCallback(checkpoints, masked))
         env.close()
-        return Trained(
-            predictor(model, masked), model.num_timesteps, {"policy": getattr(policy, "__name__", policy), **config}
-        )
+        recorded = {"policy": getattr(policy, "__name__", policy), **config, "spelling": bool(spelling)}
+        return Trained(predictor(model, masked), model.num_timesteps, recorded)
 
     return train
 

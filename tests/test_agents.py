@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from agents import dqn, qlearning
-from agents.common import StartAtReference, evaluate, make_env
+from agents.common import evaluate, make_env
 from agents.networks import CONTEXT, ENCODERS, OBSERVATION_KEYS, AlignmentFeatures, EditNetwork, action_mask
 from textedit_env.env import TextEditEnv
 from textedit_env.policies import greedy_policy, oracle_policy, random_policy
+from textedit_env.wrappers import StartAtReference
 
 TINY = {"preset": "tiny", "num_tasks": 3, "split": "all"}
 # A step penalty makes the fewest edits optimal (without one, every path to the reference has the same return).
@@ -301,3 +302,30 @@ def test_evaluation_reports_bleu_rouge_and_perplexity_of_final_texts():
     assert random["mean_final_bleu"] < oracle["mean_final_bleu"]
     # The oracle ends on training-like references, a random agent on scrambled texts.
     assert oracle["final_perplexity"] < random["final_perplexity"]
+
+
+def test_the_hidden_reference_network_reads_spelling_and_never_revisits_a_text():
+    from agents import dqn
+    from agents.networks import WordReader
+    from agents.policy import build_network
+
+    env = make_env({"preset": "fix-easy"})
+    network = build_network(env, dqn.Args())
+    assert network.words is not None and network.words.spelled and network.keys[0] == "text"
+    # Words that share letters start out closer than words that do not.
+    vocabulary = env.unwrapped.vocabulary
+    reader = WordReader(len(vocabulary), 32, vocabulary.itos)
+    with torch.no_grad():
+        take, takes, bird = reader.word(torch.tensor([vocabulary.id(w) for w in ("helps", "help", "bird")]))
+    assert torch.cosine_similarity(take, takes, 0) > torch.cosine_similarity(take, bird, 0)
+    # A greedy agent whose best action undoes the last edit takes the next best instead.
+    agent = dqn.Agent(network, dqn.Args(), {"preset": "fix-easy"})
+    for seed in range(5):
+        seen = set()
+        obs, info = env.reset(seed=seed)
+        for _ in range(20):
+            seen.add(tuple(env.unwrapped.text_units))
+            obs, _, terminated, truncated, info = env.step(agent(env, obs, info))
+            if terminated or truncated:
+                break
+            assert tuple(env.unwrapped.text_units) not in seen

@@ -228,7 +228,7 @@ def test_no_arguments_print_usage_and_help_shows_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--algo", "qlearning", "--help"])
     help_text = capsys.readouterr().out
-    assert "--state-key {exact,alignment}" in help_text and "(default: exact)" in help_text
+    assert "--state-key {exact,alignment,context}" in help_text and "(default: exact)" in help_text
     assert "--checkpoint-every STEPS" in help_text and "(default: 10000)" in help_text
 
 

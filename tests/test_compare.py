@@ -42,17 +42,25 @@ def test_quick_run_writes_every_algorithm_and_a_rerun_skips_them(tmp_path, capsy
     records = [json.loads(line) for line in results.read_text().splitlines()]
     runs = [r for r in records if r["kind"] == "run"]
     assert {r["algorithm"] for r in runs} == set(ALGORITHMS)
+    for task in ("tiny-bleu", "fix-easy"):  # every algorithm that applies, on each task
+        applies = {a for a, spec in ALGORITHMS.items() if spec.tasks is None or task in spec.tasks}
+        assert {r["algorithm"] for r in runs if r["task"] == task} == applies
     assert [r["kind"] for r in records].count("sitting") == 1
+    no_curve = ("bc", "bc-budget", "lm")  # their steps are the demonstrations' (and RL states'): no curve
     for run in runs:
         for key in ("solve_rate", "mean_return", "train_seconds", "wall_seconds", "steps_per_second"):
             assert math.isfinite(run[key]), (run["algorithm"], key)
-        if run["train_steps"] and run["algorithm"] != "bc":  # learners: a curve point at each evaluation point
+        if run["train_steps"] and run["algorithm"] not in no_curve:  # learners: a curve point at each evaluation
             assert [p["step"] for p in run["curve"]] == [150, 300], run["algorithm"]
-        if run["algorithm"] == "bc":  # its steps are the demonstrations': no curve over the budget
+        if run["algorithm"] in no_curve:
             assert run["curve"] == [] and run["train_steps"] > 0
-    assert all(r["solve_rate"] == 1.0 for r in runs if r["algorithm"] == "oracle")
+    assert all(r["mean_final_score"] == pytest.approx(1.0) for r in runs if r["algorithm"] == "oracle")
     table = md.read_text()
-    assert {row.split(" | ")[1] for row in table.splitlines() if row.startswith("| tiny-bleu | ")} >= set(ALGORITHMS)
+    rows = {row.split(" | ")[1] for row in table.splitlines() if row.startswith("| tiny-bleu | ")}
+    assert rows >= {a for a, spec in ALGORITHMS.items() if spec.tasks is None or "tiny-bleu" in spec.tasks}
+    hidden = {row.split(" | ")[1] for row in table.splitlines() if row.startswith("| fix-easy | ")}
+    assert hidden >= {a for a, spec in ALGORITHMS.items() if spec.tasks is None or "fix-easy" in spec.tasks}
+    assert "## Hidden-reference tracks" in table and "Probability of improvement" in table
     assert "nan" not in table.lower()
 
     # A rerun finds every run in the results file and trains nothing; a line cut short by a crash is skipped.
@@ -76,6 +84,8 @@ def test_an_interrupted_sitting_keeps_its_finished_runs_and_a_rerun_does_the_res
     results, run = tmp_path / "results.jsonl", compare.run
     argv = [
         "--quick",
+        "--tasks",
+        "tiny-bleu",
         "--algorithms",
         "random",
         "greedy",
@@ -109,3 +119,12 @@ def test_an_interrupted_sitting_keeps_its_finished_runs_and_a_rerun_does_the_res
     assert sorted((r["algorithm"], r["seed"]) for r in runs) == sorted(
         (a, s) for a in ("oracle", "random", "greedy") for s in (0, 1)
     )
+
+
+def test_optimality_gap_and_probability_of_improvement_as_rliable_defines_them():
+    from benchmarks.stats import optimality_gap, probability_of_improvement
+
+    assert optimality_gap(np.array([0.5, 1.2, 0.0])) == pytest.approx((0.5 + 0 + 1) / 3)  # beyond 1 earns nothing
+    assert probability_of_improvement([[1, 2], [5]], [[0, 0], [5]], resamples=200)[0] == pytest.approx((1 + 0.5) / 2)
+    point, low, high = probability_of_improvement([[0.2, 0.4, 0.6]], [[0.1, 0.3, 0.5]], resamples=500)
+    assert point == pytest.approx(6 / 9) and low <= point <= high

@@ -220,3 +220,20 @@ def test_hidden_environments_pickle_and_copy():
     clone = copy.deepcopy(env)
     action = oracle_action(env)
     assert clone.step(action)[1] == env.step(action)[1]
+
+
+def test_the_non_privileged_baselines_read_nothing_of_the_reference():
+    """The stop and fluency baselines act the same on twin tasks (same source, other reference)."""
+    from textedit_env.policies import BASELINES
+
+    for name in ("stop", "fluency"):
+        for seed in range(3):
+            first, second = make(preset="fix-medium"), make(preset="fix-medium")
+            first.reset(seed=seed)
+            source = " ".join(first.unwrapped.source_units)
+            references = [" ".join(first.unwrapped.reference_units), "a different reference ."]
+            episodes = [
+                play_episode(env, BASELINES[name](0), options={"source": source, "reference": reference})
+                for env, reference in zip((first, second), references)
+            ]
+            assert [s.action for s in episodes[0]] == [s.action for s in episodes[1]], name

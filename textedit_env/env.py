@@ -338,6 +338,8 @@ class TextEditEnv(gym.Env):
         self._frames = FrameRenderer(columns=100, rows=4 * -(-longest_line // 100))
         self._last: tuple[int, float, bool] | None = None  # (action, reward, valid) of the last step
         self._ended = True  # no episode yet, or it terminated: step() needs a reset() first
+        self.resets = 0
+        """resets so far: a policy that remembers its episode sees from it that a new one began"""
 
     # ----------------------------------------------------------------- construction
     def _vocabulary_units(self) -> list[str]:
@@ -447,6 +449,7 @@ class TextEditEnv(gym.Env):
         source = list(task.source) if task.source is not None else self._make_source(task.reference, rng)
         self._start(source, task.references)
         self._last, self._ended = None, False
+        self.resets += 1
         return self._observation(), self._info()
 
     def _task_generator(self) -> np.random.Generator:

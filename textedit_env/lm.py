@@ -351,6 +351,15 @@ class FluencyScorer(Scorer):
     def preview(self, edits: Sequence[Edit]) -> list[float]:
         return [_mean_exp(self._edited(edit)[1]) for edit in edits]
 
+    @property
+    def logprob(self) -> float:
+        """Log-probability of the whole hypothesis (its words and ``</s>``)."""
+        return math.fsum(self._logprobs)
+
+    def preview_logprobs(self, edits: Sequence[Edit]) -> list[float]:
+        """:attr:`logprob` the hypothesis would have after each edit alone; the state is unchanged."""
+        return [math.fsum(self._edited(edit)[1]) for edit in edits]
+
     def _edited(self, edit: Edit) -> tuple[list[str], list[float]]:
         """Words and per-token log-probs after ``edit``, built without touching the state."""
         words = list(self._words)

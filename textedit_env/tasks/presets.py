@@ -36,7 +36,8 @@ PRESETS: dict[str, Preset] = {
     # Longer bundled sentences (15-30 words) and more corruptions: misalignments of any width.
     "english-long": Preset(corruptions=(1, 4), num_distractors=4, dataset="english-long"),
     # Hidden-reference correction: the agent sees the text (and its source), never the reference,
-    # and must learn the corruption families to undo them.
+    # and must learn the corruption families to undo them; the generator's endless sentences make
+    # them learnable (behaviour cloning from the oracle learns fix-easy and fix-medium).
     "fix-easy": Preset(
         vocab_size=30,
         sentence_length=(3, 6),
@@ -46,22 +47,26 @@ PRESETS: dict[str, Preset] = {
         observe_reference=False,
     ),
     "fix-medium": Preset(
+        vocab_size=100,
+        sentence_length=(5, 9),
         corruptions=(1, 2),
-        dataset="english",
+        punctuation=True,
         noise="families",
-        families={"article": 1.0, "agreement": {"verbs": "auxiliary"}, "confusion": 1.0, "swap": 1.0},
+        families={"article": 1.0, "agreement": 1.0, "confusion": 1.0, "swap": 1.0},
         observe_reference=False,
     ),
     "fix-hard": Preset(
+        vocab_size=400,
+        sentence_length=(7, 13),
         corruptions=(2, 3),
-        dataset="english-long",
+        punctuation=True,
         noise="families",
         families={
             "article": 1.0,
             "agreement": 1.0,
             "confusion": {"sets": "all"},
             "swap": {"distance": 2},
-            "misspelling": {"words": 300},
+            "misspelling": 1.0,
         },
         observe_reference=False,
     ),

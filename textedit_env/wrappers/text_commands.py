@@ -1,7 +1,8 @@
 """``TextCommands``: ``TextEdit-v0`` (word units) as a text game, a prompt in and a command out.
 
-The observation is a prompt: the reference, the current text with numbered gaps, the episode's
-candidate words and the command grammar. The action is a command string::
+The observation is a prompt: the reference (with the reference hidden, the source in its place),
+the current text with numbered gaps, the episode's candidate words and the command grammar. The
+action is a command string::
 
     insert P WORD     WORD becomes word P of the text (0 <= P <= length)
     delete P          remove word P (0 <= P < length)
@@ -53,7 +54,7 @@ GRAMMAR = (
     "reply with one command: insert P WORD | delete P | replace P WORD | stop "
     "(insert puts WORD at [P] , delete and replace change the word after [P] , WORD is one of the words)"
 )
-_HEADERS = ("reference:", "text:", "words:")
+HEADERS = ("reference:", "source:", "text:", "words:")
 _USAGE = "expected insert P WORD, delete P, replace P WORD or stop"
 _NUMBER = re.compile(r"[0-9]{1,6}")  # ASCII digits only; six bound int()'s work on absurd inputs
 
@@ -70,14 +71,17 @@ def format_prompt(env: gym.Env) -> str:
     text: [0] the [1] cat [2] sees [3] dog [4]
     words: a cat dog sees the
     reply with one command: ...
+
+    With the reference hidden, the first line is the source: ``source: the cat sees dog``.
     """
     base = env.unwrapped
     text = base.text_units
     numbered = " ".join(f"{position_marker(p)} {w}" for p, w in enumerate(text))
     numbered = f"{numbered} {position_marker(len(text))}".lstrip()
+    shown = ("reference", base.reference_units) if base.observe_reference else ("source", base.source_units)
     return "\n".join(
         (
-            f"reference: {' '.join(base.reference_units)}",
+            f"{shown[0]}: {' '.join(shown[1])}",
             f"text: {numbered}",
             f"words: {' '.join(base.candidates)}",
             GRAMMAR,
@@ -166,7 +170,7 @@ class TextCommands(gym.Wrapper):
         words = base.vocabulary.itos[2:]
         longest, L, K = max(map(len, words)), base.max_length, base.num_candidates
         word_chars = {ch for w in words for ch in w}
-        template = set(GRAMMAR) | {ch for h in _HEADERS for ch in h} | set(string.digits) | set("[] \n")
+        template = set(GRAMMAR) | {ch for h in HEADERS for ch in h} | set(string.digits) | set("[] \n")
         # Each line at its longest, every word and marker with a space: L reference words; L words and
         # L + 1 markers; K candidates; the grammar. 32 covers the headers (24 characters) and newlines.
         marker = len(position_marker(L)) + 1
