@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.common import ENV_ID, Checkpoints, RunLogger, check_fields, make_env, run_config
+from agents.common import ENV_ID, Checkpoints, RunLogger, check_fields, check_finite, make_env, run_config
 from agents.networks import EditNetwork, Encoder, observation_keys
 from agents.policy import NetworkAgent, build_network, to_tensors
 
@@ -135,6 +135,7 @@ def train(
             batch = rng.integers(len(actions), size=args.batch_size)
             obs = to_tensors({k: v[batch] for k, v in observations.items()}, device, network.keys)
             loss, accuracy = clone_step(network, optimizer, obs, torch.as_tensor(actions[batch], device=device))
+            check_finite(loss, step, "the loss")
             if step % 100 == 0 or step == args.steps:
                 logger.scalars(step, {"train/loss": loss, "train/accuracy": accuracy})
             if checkpoints is not None:

@@ -25,7 +25,17 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, NoReturn
 
-from agents.common import evaluate_with_baselines, format_table, make_env, training_split, write_json
+from agents.common import (
+    MAX_SEED,
+    RunDirectoryError,
+    TrainingDiverged,
+    evaluate_with_baselines,
+    format_table,
+    make_env,
+    read_manifest,
+    training_split,
+    write_json,
+)
 from agents.registry import AGENTS, MissingDependency, agent_module, field_docs, load_agent, missing_dependency
 from textedit_env.play import INTERRUPTED
 from textedit_env.policies import BASELINES
@@ -54,9 +64,16 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         args = parser.parse_args(argv)
         return args.run(args)
-    except (UsageError, MissingDependency) as err:
+    except (UsageError, MissingDependency, RunDirectoryError, TrainingDiverged) as err:
         print(f"textedit: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a full disk, a read-only directory: the system's reason, in one line
+        where = f": {err.filename}" if err.filename else ""
+        print(f"textedit: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return INTERRUPTED
 
 
 def algo_of(argv: list[str]) -> str | None:
@@ -128,7 +145,7 @@ def build_parser(algo: str | None = None) -> Parser:
         help="default: the held-out test split after training on "
         "train (a table of exact states: the split it was trained on)",
     )
-    evaluate.add_argument("--seed", type=non_negative_int, default=1000, help="episode i resets with seed + i")
+    evaluate.add_argument("--seed", type=seed_int, default=1000, help="episode i resets with seed + i")
     evaluate.add_argument("--device", help="torch device of a network (default: the one it trained on)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -146,14 +163,14 @@ def build_parser(algo: str | None = None) -> Parser:
         metavar="ID",
         help="Minari dataset id, NAMESPACE/NAME-vN (e.g. textedit/easy-oracle-v0)",
     )
-    collect.add_argument("--seed", type=non_negative_int, default=0, help="episode i resets with seed + i")
+    collect.add_argument("--seed", type=seed_int, default=0, help="episode i resets with seed + i")
     collect.set_defaults(run=run_collect)
 
     play = commands.add_parser(
         "play", help="edit a text toward the reference yourself (reads stdin)", formatter_class=HelpFormatter
     )
     add_env_kwargs(play)
-    play.add_argument("--seed", type=non_negative_int, default=None)
+    play.add_argument("--seed", type=seed_int, default=None)
     play.add_argument("--source", help="start from this text (with --reference)")
     play.add_argument("--reference", help="edit toward this reference")
     play.set_defaults(run=run_play)
@@ -233,6 +250,13 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def seed_int(text: str) -> int:
+    value = non_negative_int(text)
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {MAX_SEED}, got {text!r}")
+    return value
+
+
 def env_kwargs_arg(text: str) -> dict:
     try:
         value = json.loads(text)
@@ -266,7 +290,7 @@ def check_device(device: str | None) -> None:
 def run_train(args: argparse.Namespace) -> int:
     import torch
 
-    from agents.runs import Durability, RunDirectoryError, RunInterrupted, StopOnSignal, claim
+    from agents.runs import Durability, RunInterrupted, StopOnSignal, claim
 
     torch.set_num_threads(1)  # small networks: one thread is as fast and keeps runs reproducible
     module = agent_module(args.algo)
@@ -296,6 +320,13 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume and not resumable:
         raise UsageError(f"--algo {args.algo} cannot resume a run")
     out = args.out or Path("runs") / f"{args.algo}-seed{algo_args.seed}"
+    if args.resume and args.env_kwargs:
+        saved = saved_env_kwargs(out)
+        if args.env_kwargs != saved:
+            raise UsageError(
+                f"--resume continues the saved run in its own environment ({json.dumps(saved)}); drop --env-kwargs "
+                f"or start a new run (got {json.dumps(args.env_kwargs)})"
+            )
     try:
         lock = claim(out, args.resume, args.overwrite)
     except RunDirectoryError as err:
@@ -303,17 +334,23 @@ def run_train(args: argparse.Namespace) -> int:
     try:
         if args.algo == "qlearning" and algo_args.state_key == "exact" and not args.resume:
             warn_about_table_size(args.env_kwargs, algo_args.steps)
-        durability = Durability(out, args.checkpoint_every, args.resume) if resumable else None
-        verb = "resuming" if args.resume else "training"
-        print(f"{verb} {args.algo} for {algo_args.steps} steps into {out}", file=sys.stderr)
+        durability = (
+            Durability(out, args.algo, args.checkpoint_every, args.resume, given.get("steps")) if resumable else None
+        )
+        if args.resume:
+            durability.load()  # a bad state file fails here, in one line, before anything is said or done
+            total = f"to {given['steps']} steps" if "steps" in given else "to its own total of steps"
+            print(f"resuming the {args.algo} run in {out} {total}", file=sys.stderr)
+        else:
+            print(f"training {args.algo} for {algo_args.steps} steps into {out}", file=sys.stderr)
         kwargs = {"durability": durability} if resumable else {}
         try:
             with StopOnSignal(durability) if durability else nullcontext():
                 agent = module.train(algo_args, args.env_kwargs, out, progress=not args.no_progress, **kwargs)
         except RunInterrupted as stop:
             print(
-                f"interrupted at step {stop.step}: training state saved; continue with "
-                f"textedit train --algo {args.algo} --out {out} --resume",
+                f"interrupted at step {stop.step}: the training state and the model so far are saved; evaluate it "
+                f"with textedit eval {out}, continue with textedit train --algo {args.algo} --out {out} --resume",
                 file=sys.stderr,
             )
             return INTERRUPTED
@@ -333,6 +370,14 @@ def run_train(args: argparse.Namespace) -> int:
     finally:
         lock.release()
     return 0
+
+
+def saved_env_kwargs(out: Path) -> dict:
+    """The env kwargs of the run in ``out`` (its config.json)."""
+    try:
+        return json.loads((out / "config.json").read_text())["env_kwargs"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as err:
+        raise UsageError(f"{str(out)!r} holds no readable run configuration (config.json): {err}") from None
 
 
 FILE_DESCRIPTIONS = {
@@ -435,8 +480,15 @@ def run_eval(args: argparse.Namespace) -> int:
     check_device(args.device)
     try:
         agent = load_agent(args.dir, args.device)
+        stopped = read_manifest(args.dir).get("interrupted_at_step")
     except ValueError as err:
         raise UsageError(str(err)) from None
+    if stopped is not None:
+        print(
+            f"note: this run was interrupted at step {stopped}: the model is the one trained until then "
+            "(textedit train --resume continues it)",
+            file=sys.stderr,
+        )
     result = evaluate_agent(agent, args.episodes, args.seed, args.split, not args.no_progress)
     print(json.dumps(result) if args.json else format_table(result))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import errno
 import json
 import math
 import os
@@ -23,6 +24,8 @@ from textedit_env.metrics import library_score
 from textedit_env.policies import Policy, oracle_policy, random_policy
 from textedit_env.rollout import rollout
 
+MAX_SEED = 2**32 - 1
+"""the largest seed every consumer takes (numpy, torch, Minari's int64 episode seeds with room for + i)"""
 MANIFEST = "agent.json"
 """The file of a run directory that says which agent it holds (read by ``textedit eval``)."""
 
@@ -46,9 +49,21 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+def strict_json(data: Any) -> Any:
+    """``data`` with every NaN or infinite float replaced by None: JSON has no such numbers."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: strict_json(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [strict_json(value) for value in data]
+    return data
+
+
 def write_json(path: Path, data: Any) -> None:
-    """``data`` as indented JSON, written atomically."""
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))
+    """``data`` as indented, strict JSON (non-finite numbers as null), written atomically."""
+    text = json.dumps(strict_json(data), indent=2, allow_nan=False)
+    atomic_write(path, lambda tmp: tmp.write_text(text + "\n"))
 
 
 def run_config(algo: str, args: Any, env_kwargs: dict, **extra: Any) -> dict:
@@ -71,8 +86,8 @@ def read_manifest(out_dir: Path, algo: str | None = None) -> dict:
         manifest = json.loads(path.read_text())
     except FileNotFoundError:
         raise ValueError(f"{str(out_dir)!r} holds no trained agent ({MANIFEST} is missing)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{str(path)!r} is not a readable manifest: {err}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise ValueError(f"{str(path)!r} is not a readable manifest: {type(err).__name__}: {err}") from None
     if not isinstance(manifest, dict) or not {"algo", "args", "env_kwargs"} <= manifest.keys():
         raise ValueError(f"{str(path)!r} is not a manifest written by textedit (needs algo, args, env_kwargs)")
     if algo is not None and manifest["algo"] != algo:
@@ -110,9 +125,35 @@ def check_fields(
                         kind="integer" if integer else "number", a_kind="an integer" if integer else "a number"
                     ),
                 )
-    for name, limit in (at_most or {}).items():
+    for name, limit in {**({"seed": MAX_SEED} if hasattr(args, "seed") else {}), **(at_most or {})}.items():
         if getattr(args, name) > limit:
             fail(name, f"at most {limit}")
+
+
+class RunDirectoryError(Exception):
+    """The run directory cannot be used as asked (in use, exists, a symlink, nothing to resume, unreadable state)."""
+
+
+def open_no_follow(path: Path, flags: int) -> int:
+    """``os.open`` that refuses to follow a symlink at ``path`` (one line: RunDirectoryError)."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW, 0o666)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise RunDirectoryError(f"{str(path)!r} is a symlink: a run writes only inside its directory") from None
+        raise
+
+
+class TrainingDiverged(ValueError):
+    """A loss or value that is not a finite number: training cannot go on (a learning rate too high?)."""
+
+
+def check_finite(value: float, step: int, what: str) -> None:
+    """Stop training with :class:`TrainingDiverged` naming the step when ``value`` is NaN or infinite."""
+    if not math.isfinite(value):
+        raise TrainingDiverged(
+            f"training diverged at step {step:,}: {what} is {value} (a learning rate too high, or rewards too large?)"
+        )
 
 
 class Checkpoints:
@@ -292,9 +333,9 @@ class RunLogger:
         log = out_dir / "episodes.csv"
         if start_step:
             truncate_log(log, start_step)
-        self._file = open(
-            log, "a" if start_step else "w", newline="", buffering=1
-        )  # line-buffered: readable while training
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if start_step else os.O_TRUNC)
+        # line-buffered: readable while training
+        self._file = os.fdopen(open_no_follow(log, flags), "a" if start_step else "w", newline="", buffering=1)
         self._csv = csv.writer(self._file)
         if not start_step:
             self._csv.writerow(self.COLUMNS)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import gymnasium as gym
@@ -40,12 +40,13 @@ from agents.common import (
     Checkpoints,
     RunLogger,
     check_fields,
+    check_finite,
     linear_schedule,
     run_config,
 )
 from agents.networks import EditNetwork, Encoder, observation_keys
 from agents.policy import NetworkAgent, build_network, greedy_actions, masked_argmax, to_tensors
-from agents.runs import Durability, resume_or_start
+from agents.runs import Durability, EpisodeRecorder, generator_from, generator_state, replay, resume_or_start
 from textedit_env.actions import ActionCodec
 from textedit_env.wrappers import StartAtReference
 
@@ -130,6 +131,9 @@ class Args:
             raise ValueError(f"dim={self.dim} must be a multiple of heads={self.heads} for the transformer encoder")
 
 
+OBS = ("obs", "next_obs")  # a replay buffer's two observation arrays
+
+
 class ReplayBuffer:
     """A ring buffer of n-step transitions; observations keep only what the network reads."""
 
@@ -154,6 +158,22 @@ class ReplayBuffer:
 
     def __len__(self) -> int:
         return self.size if self.full else self.pos
+
+    def state_dict(self) -> dict:
+        tensors = {
+            name: {k: torch.from_numpy(v.copy()) for k, v in arrays.items()}
+            for name, arrays in (("obs", self.obs), ("next_obs", self.next_obs))
+        }
+        arrays = {k: torch.from_numpy(getattr(self, k).copy()) for k in ("actions", "returns", "discounts")}
+        return {**tensors, **arrays, "pos": self.pos, "full": self.full}
+
+    def load_state_dict(self, data: dict) -> None:
+        for name in OBS:
+            for k, v in data[name].items():
+                getattr(self, name)[k][...] = v.numpy()
+        for k in ("actions", "returns", "discounts"):
+            getattr(self, k)[...] = data[k].numpy()
+        self.pos, self.full = data["pos"], data["full"]
 
     def sample(self, batch_size: int, rng: np.random.Generator, device: torch.device) -> tuple:
         idx = rng.integers(len(self), size=batch_size)
@@ -193,6 +213,16 @@ class NStepWriter:
                 if not done:
                     break
 
+    def state_dict(self) -> list[list[tuple]]:
+        """The transitions waiting for their n-step return, per environment, as plain data."""
+        return [
+            [({k: torch.from_numpy(np.asarray(v).copy()) for k, v in obs.items()}, int(a), float(r)) for obs, a, r in p]
+            for p in self.pending
+        ]
+
+    def load_state_dict(self, data: list[list[tuple]]) -> None:
+        self.pending = [deque(({k: v.numpy() for k, v in obs.items()}, a, r) for obs, a, r in p) for p in data]
+
     def _write(self, pending: deque, next_obs: dict, terminated: bool) -> None:
         obs, action, _ = pending[0]
         total = sum(reward * self.gamma**k for k, (_, _, reward) in enumerate(pending))
@@ -215,8 +245,9 @@ class Agent(NetworkAgent):
 
 @dataclass
 class TrainingState:
-    """Everything the training loop needs to go on: saved by :class:`agents.runs.Durability` and
-    resumed from, so an interrupted run ends with the same model as an uninterrupted one."""
+    """Everything the training loop needs to go on: saved by :class:`agents.runs.Durability` (as
+    :func:`state_dict`) and resumed from (:func:`restore`), so an interrupted run ends with the same
+    model as an uninterrupted one."""
 
     args: Args
     env_kwargs: dict
@@ -226,8 +257,8 @@ class TrainingState:
     buffer: ReplayBuffer
     writer: NStepWriter
     rng: np.random.Generator
-    envs: list[gym.Env]
-    """the vector env's environments (a vector env holds closures and does not pickle)"""
+    envs: list[EpisodeRecorder]
+    """the vector env's environments, each recording its episode (a vector env holds closures)"""
     obs: dict[str, np.ndarray]
     returns: np.ndarray
     lengths: np.ndarray
@@ -237,8 +268,9 @@ class TrainingState:
     q: float = float("nan")
 
 
-def start(args: Args, env_kwargs: dict) -> TrainingState:
-    """A new run's state: fresh networks, an empty buffer, environments reset with the seed."""
+def build(args: Args, env_kwargs: dict) -> TrainingState:
+    """A run's parts before anything happens: fresh networks and optimizer, an empty buffer, the
+    environments built (not reset)."""
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
     envs = gym.make_vec(
@@ -246,29 +278,77 @@ def start(args: Args, env_kwargs: dict) -> TrainingState:
         num_envs=args.num_envs,
         vectorization_mode="sync",
         vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
-        wrappers=[lambda env: StartAtReference(env, args.reference_starts)],
+        wrappers=[lambda env: StartAtReference(env, args.reference_starts), EpisodeRecorder],
         **{**env_kwargs, "max_episode_steps": args.train_episode_steps},
     )
     q_network = build_network(envs.envs[0], args).to(device)
     target_network = build_network(envs.envs[0], args).to(device)
     target_network.load_state_dict(q_network.state_dict())
     target_network.requires_grad_(False)
-    obs, _ = envs.reset(seed=args.seed)
+    buffer = ReplayBuffer(args.buffer_size, envs.single_observation_space)
     return TrainingState(
         args,
         env_kwargs,
         q_network,
         target_network,
         optimizer=torch.optim.Adam(q_network.parameters(), lr=args.lr, foreach=True),
-        buffer=(buffer := ReplayBuffer(args.buffer_size, envs.single_observation_space)),
+        buffer=buffer,
         writer=NStepWriter(buffer, args.num_envs, args.n_step, args.gamma),
         rng=np.random.default_rng(args.seed),
         envs=envs.envs,
-        obs=obs,
+        obs={},
         returns=np.zeros(args.num_envs),
         lengths=np.zeros(args.num_envs, int),
         next_update=args.learning_starts,
     )
+
+
+def start(args: Args, env_kwargs: dict) -> TrainingState:
+    """A new run's state: :func:`build`, the environments reset with the seed."""
+    state = build(args, env_kwargs)
+    state.obs, _ = vector_env(state.envs).reset(seed=args.seed)
+    return state
+
+
+def state_dict(state: TrainingState) -> dict:
+    """The training state as plain data: tensors, numbers, strings, lists and dicts."""
+    return {
+        "args": asdict(state.args),
+        "env_kwargs": state.env_kwargs,
+        "q_network": state.q_network.state_dict(),
+        "target_network": state.target_network.state_dict(),
+        "optimizer": state.optimizer.state_dict(),
+        "buffer": state.buffer.state_dict(),
+        "writer": state.writer.state_dict(),
+        "rng": generator_state(state.rng),
+        "envs": [env.record for env in state.envs],
+        "obs": {k: torch.from_numpy(np.asarray(v).copy()) for k, v in state.obs.items()},
+        "returns": torch.from_numpy(state.returns.copy()),
+        "lengths": torch.from_numpy(state.lengths.copy()),
+        "step": state.step,
+        "next_update": state.next_update,
+        "loss": state.loss,
+        "q": state.q,
+    }
+
+
+def restore(data: dict, steps: int | None = None) -> TrainingState:
+    """The training state of :func:`state_dict`'s data, its environments replayed to where they were;
+    ``steps``: the run's new total (None: its own)."""
+    args = Args(**{**data["args"], **({"steps": steps} if steps is not None else {})})
+    state = build(args, data["env_kwargs"])
+    state.q_network.load_state_dict(data["q_network"])
+    state.target_network.load_state_dict(data["target_network"])
+    state.optimizer.load_state_dict(data["optimizer"])
+    state.buffer.load_state_dict(data["buffer"])
+    state.writer.load_state_dict(data["writer"])
+    state.rng = generator_from(data["rng"])
+    for env, record in zip(state.envs, data["envs"]):
+        replay(env, record)
+    state.obs = {k: v.numpy() for k, v in data["obs"].items()}
+    state.returns, state.lengths = data["returns"].numpy(), data["lengths"].numpy()
+    state.step, state.next_update, state.loss, state.q = data["step"], data["next_update"], data["loss"], data["q"]
+    return state
 
 
 def vector_env(envs: list[gym.Env]) -> gym.vector.SyncVectorEnv:
@@ -287,7 +367,7 @@ def train(
 ) -> Agent:
     """Train from scratch, or with ``durability.resume`` from its saved state (``args.steps`` is then
     the run's new total; every other argument is the saved run's)."""
-    state = resume_or_start(durability, args, lambda: start(args, env_kwargs))
+    state = resume_or_start(durability, lambda: start(args, env_kwargs), restore)
     args, env_kwargs, device = state.args, state.env_kwargs, torch.device(state.args.device)
     envs, codec = vector_env(state.envs), state.envs[0].unwrapped.codec
     q_network, optimizer, rng = state.q_network, state.optimizer, state.rng
@@ -343,6 +423,7 @@ def train(
                 state.loss, state.q = update(
                     q_network, state.target_network, optimizer, state.buffer, args, rng, device
                 )
+                check_finite(state.loss, state.step, "the loss")
             if checkpoints is not None:
                 checkpoints.reached(state.step, lambda: Agent(q_network, args, env_kwargs))
                 q_network.train()
@@ -357,8 +438,8 @@ def train(
                     },
                 )
             logger.advance(args.num_envs)
-            if durability is not None:
-                durability.reached(state)  # saves at the interval; on SIGINT/SIGTERM saves and raises
+            if durability is not None:  # saves at the interval; on SIGINT/SIGTERM saves the state and model, raises
+                durability.reached(state.step, lambda: state_dict(state), lambda: Agent(q_network, args, env_kwargs))
     agent = Agent(q_network, args, env_kwargs)
     agent.save(Path(out_dir))
     if durability is not None:

@@ -60,6 +60,7 @@ from agents.common import (
     RunLogger,
     atomic_write,
     check_fields,
+    check_finite,
     eval_split,
     linear_schedule,
     make_env,
@@ -426,6 +427,7 @@ def pretrain(
             logp = model.token_logprobs(pad([prompts[i] for i in idx], device), target, tokenizer.bos)
             mask = target != 0
             loss = -(logp * mask).sum() / mask.sum()
+            check_finite(loss.item(), epoch * batches + b, "the pretraining loss")
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -528,6 +530,7 @@ def fine_tune(
         kl = (log_ratio.exp() - log_ratio - 1).sum(1)
         advantage = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32, device=device)
         loss = (-advantage * (logp * mask).sum(1) + args.kl_coef * kl).mean()
+        check_finite(loss.item(), step, "the RL loss")
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 from typing import Literal, get_args
@@ -42,6 +42,7 @@ from agents.common import (
     RunLogger,
     atomic_write,
     check_fields,
+    check_finite,
     eval_split,
     linear_schedule,
     make_env,
@@ -51,7 +52,7 @@ from agents.common import (
     write_manifest,
 )
 from agents.networks import OBSERVATION_KEYS, AlignmentFeatures
-from agents.runs import Durability, resume_or_start
+from agents.runs import Durability, EpisodeRecorder, generator_from, generator_state, replay, resume_or_start
 from textedit_env.actions import SLOT_FIRST
 from textedit_env.metrics.base import join_units
 
@@ -139,19 +140,25 @@ class QTable:
         self.q.setdefault(state, {})[edit] = self.value(state, edit) + alpha * error
         return error
 
+    def rows(self) -> list[list]:
+        """The table as plain data: ``[*state, [[*edit, value], ...]]`` per state."""
+        return [[*state, [[*edit, v] for edit, v in edits.items()]] for state, edits in self.q.items()]
+
+    @classmethod
+    def from_rows(cls, rows: list[list]) -> QTable:
+        table = cls()
+        table.q = {tuple(state): {tuple(edit): float(v) for *edit, v in edits} for *state, edits in rows}
+        return table
+
     def save(self, path: Path) -> None:
-        rows = [[*state, [[*edit, v] for edit, v in edits.items()]] for state, edits in self.q.items()]
-        atomic_write(path, lambda tmp: tmp.write_text(json.dumps({"q": rows})))
+        atomic_write(path, lambda tmp: tmp.write_text(json.dumps({"q": self.rows()})))
 
     @classmethod
     def load(cls, path: Path) -> QTable:
         try:
-            rows = json.loads(path.read_text())["q"]
-            table = cls()
-            table.q = {tuple(state): {tuple(edit): float(v) for *edit, v in edits} for *state, edits in rows}
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+            return cls.from_rows(json.loads(path.read_text())["q"])
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError) as err:
             raise ValueError(f"{str(path)!r} is not a readable Q-table: {type(err).__name__}: {err}") from None
-        return table
 
 
 # A key function: (env, observation, info) -> (state key, valid action ids, their action keys).
@@ -303,9 +310,35 @@ class TrainingState:
 
 def start(args: Args, env_kwargs: dict) -> TrainingState:
     """A new run's state: an empty table, the environment reset with the seed."""
-    env = make_env(env_kwargs)
+    env = EpisodeRecorder(make_env(env_kwargs))
     obs, info = env.reset(seed=args.seed)
     return TrainingState(args, env_kwargs, QTable(), env, np.random.default_rng(args.seed), obs, info)
+
+
+def state_dict(state: TrainingState) -> dict:
+    """The training state as plain data (see :mod:`agents.runs`)."""
+    return {
+        "args": asdict(state.args),
+        "env_kwargs": state.env_kwargs,
+        "table": state.table.rows(),
+        "env": state.env.record,
+        "rng": generator_state(state.rng),
+        "step": state.step,
+        "episode_return": state.episode_return,
+        "episode_length": state.episode_length,
+    }
+
+
+def restore(data: dict, steps: int | None = None) -> TrainingState:
+    """The training state of :func:`state_dict`'s data, the environment replayed to where it was;
+    ``steps``: the run's new total (None: its own)."""
+    args = Args(**{**data["args"], **({"steps": steps} if steps is not None else {})})
+    env = EpisodeRecorder(make_env(data["env_kwargs"]))
+    obs, info = replay(env, data["env"])
+    table, rng = QTable.from_rows(data["table"]), generator_from(data["rng"])
+    state = TrainingState(args, data["env_kwargs"], table, env, rng, obs, info, data["step"])
+    state.episode_return, state.episode_length = data["episode_return"], data["episode_length"]
+    return state
 
 
 def train(
@@ -318,7 +351,7 @@ def train(
 ) -> Agent:
     """Train from scratch, or with ``durability.resume`` from its saved state (``args.steps`` is then
     the run's new total; every other argument is the saved run's)."""
-    state = resume_or_start(durability, args, lambda: start(args, env_kwargs))
+    state = resume_or_start(durability, lambda: start(args, env_kwargs), restore)
     args, env_kwargs, env, rng, table = state.args, state.env_kwargs, state.env, state.rng, state.table
     validate(args, env_kwargs)
     keys = KEYS[args.state_key]
@@ -335,9 +368,10 @@ def train(
             i = int(rng.integers(len(actions))) if rng.random() < epsilon else table.best(key, edits, rng)
             state.obs, reward, terminated, truncated, state.info = env.step(int(actions[i]))
             next_key, next_actions, next_edits = keys(env, state.obs, state.info)
-            table.update(key, edits[i], reward, next_key, next_edits, terminated, alpha, args.gamma)
+            error = table.update(key, edits[i], reward, next_key, next_edits, terminated, alpha, args.gamma)
             key, actions, edits = next_key, next_actions, next_edits
             state.step += 1
+            check_finite(error, state.step, "a Q-learning update")
             state.episode_return, state.episode_length = state.episode_return + reward, state.episode_length + 1
             if terminated or truncated:
                 logger.episode(
@@ -349,8 +383,8 @@ def train(
             if checkpoints is not None:
                 checkpoints.reached(state.step, lambda: Agent(table, args, env_kwargs))
             logger.advance(1)
-            if durability is not None:
-                durability.reached(state)  # saves at the interval; on SIGINT/SIGTERM saves and raises
+            if durability is not None:  # saves at the interval; on SIGINT/SIGTERM saves the state and table, raises
+                durability.reached(state.step, lambda: state_dict(state), lambda: Agent(table, args, env_kwargs))
     agent = Agent(table, args, env_kwargs)
     agent.save(Path(out_dir))
     if durability is not None:

@@ -229,9 +229,9 @@ def test_sample_next_is_seeded_and_respects_exclude():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"order": 0}, "order must be an integer >= 1"),
-        ({"order": -2}, "order must be an integer >= 1"),
-        ({"order": 2.0}, "order must be an integer >= 1"),
+        ({"order": 0}, "order must be an integer from 1 to"),
+        ({"order": -2}, "order must be an integer from 1 to"),
+        ({"order": 2.0}, "order must be an integer from 1 to"),
         ({"smoothing": "witten-bell"}, "unknown smoothing 'witten-bell'"),
         ({"discount": 0.0}, r"discount must lie in the open interval \(0, 1\)"),
         ({"discount": 1.0}, r"discount must lie in the open interval \(0, 1\)"),

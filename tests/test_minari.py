@@ -72,7 +72,7 @@ def test_collect_rejects_bad_arguments():
         collect("expert", 1, TINY, "textedit/a-v0")
     with pytest.raises(ValueError, match="episodes=0"):
         collect("oracle", 0, TINY, "textedit/a-v0")
-    with pytest.raises(ValueError, match="Malformed dataset ID"):
+    with pytest.raises(ValueError, match="is not NAMESPACE/NAME-vN"):
         collect("oracle", 1, TINY, "no version")
     with pytest.raises(ValueError, match="env_kwargs must be JSON-serializable"):
         collect("oracle", 1, {**TINY, "dataset": {("the cat", "the dog")}}, "textedit/a-v0")

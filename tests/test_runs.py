@@ -29,7 +29,7 @@ def test_an_interrupted_dqn_run_resumes_to_the_same_model(tmp_path):
     args = dqn.Args(steps=400, seed=3, **SMALL)
     straight = dqn.train(args, TINY, tmp_path / "straight", progress=False)
 
-    durability = Durability(tmp_path / "cut", interval=10_000)
+    durability = Durability(tmp_path / "cut", "dqn", interval=10_000)
     with pytest.raises(RunInterrupted) as stop:
         dqn.train(
             dqn.Args(steps=400, seed=3, **SMALL),
@@ -45,7 +45,7 @@ def test_an_interrupted_dqn_run_resumes_to_the_same_model(tmp_path):
         TINY,
         tmp_path / "cut",
         progress=False,
-        durability=Durability(tmp_path / "cut", resume=True),
+        durability=Durability(tmp_path / "cut", "dqn", resume=True),
     )
     for name, value in straight.network.state_dict().items():
         assert torch.equal(value, resumed.network.state_dict()[name]), name
@@ -56,7 +56,7 @@ def test_an_interrupted_dqn_run_resumes_to_the_same_model(tmp_path):
 
 def test_an_interrupted_qlearning_run_resumes_to_the_same_table(tmp_path):
     straight = qlearning.train(qlearning.Args(steps=600, seed=1), TINY, tmp_path / "a", progress=False)
-    durability = Durability(tmp_path / "b", interval=100)
+    durability = Durability(tmp_path / "b", "qlearning", interval=100)
     with pytest.raises(RunInterrupted):
         qlearning.train(
             qlearning.Args(steps=600, seed=1),
@@ -71,13 +71,13 @@ def test_an_interrupted_qlearning_run_resumes_to_the_same_table(tmp_path):
         TINY,
         tmp_path / "b",
         progress=False,
-        durability=Durability(tmp_path / "b", resume=True),
+        durability=Durability(tmp_path / "b", "qlearning", resume=True),
     )
     assert resumed.table.q == straight.table.q
 
 
 def test_resume_takes_steps_as_the_new_total(tmp_path):
-    durability = Durability(tmp_path, interval=100)
+    durability = Durability(tmp_path, "qlearning", interval=100)
     with pytest.raises(RunInterrupted):
         qlearning.train(
             qlearning.Args(steps=300),
@@ -88,7 +88,11 @@ def test_resume_takes_steps_as_the_new_total(tmp_path):
             durability=durability,
         )
     qlearning.train(
-        qlearning.Args(steps=500), TINY, tmp_path, progress=False, durability=Durability(tmp_path, resume=True)
+        qlearning.Args(steps=500),
+        TINY,
+        tmp_path,
+        progress=False,
+        durability=Durability(tmp_path, "qlearning", resume=True, steps=500),
     )
     assert int((tmp_path / "episodes.csv").read_text().splitlines()[-1].split(",")[0]) > 300
 
@@ -100,6 +104,7 @@ def test_a_run_directory_belongs_to_one_run(tmp_path):
         claim(run, resume=False, overwrite=True)
     lock.release()
     (run / "model.pt").write_text("x")
+    (run / "agent.json").write_text("{}")
     with pytest.raises(RunDirectoryError, match="--resume .* or --overwrite"):
         claim(run, resume=False, overwrite=False)
     with pytest.raises(RunDirectoryError, match="no training state"):
@@ -166,7 +171,7 @@ def test_ctrl_c_saves_the_run_and_resume_finishes_it(tmp_path):
     rows = (tmp_path / "run" / "episodes.csv").read_text().splitlines()
 
     again = textedit("train", *common)
-    assert again.wait(timeout=60) == 2 and "already holds a run" in again.stderr.read()
+    assert again.wait(timeout=60) == 2 and "already holds files" in again.stderr.read()
     steps = str(int(rows[-1].split(",")[0]) + 300)
     resumed = textedit("train", "--steps", steps, "--resume", *common)
     stdout, stderr = resumed.communicate(timeout=120)

@@ -21,7 +21,11 @@ replays its task. Every step's info is kept: ``text``, ``reference``, ``score``,
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import gymnasium as gym
@@ -47,7 +51,9 @@ def collect(policy: str, episodes: int, env_kwargs: dict, dataset_id: str, seed:
         raise ValueError(f"unknown policy {policy!r}; expected one of {tuple(BASELINES)}")
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes={episodes!r}: expected a positive integer")
-    parse_dataset_id(dataset_id)  # a malformed id fails here, before Minari makes its directory
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed={seed!r}: expected an integer from 0 to {MAX_SEED} (Minari stores int64 seeds)")
+    check_dataset_id(dataset_id)  # a malformed id fails here, before Minari makes its directory
     try:
         json.dumps(env_kwargs)  # Minari stores the env spec as JSON; without it the env cannot be recovered
     except TypeError as err:
@@ -57,7 +63,8 @@ def collect(policy: str, episodes: int, env_kwargs: dict, dataset_id: str, seed:
     env = gym.make(ENV_ID, **env_kwargs)
     act = BASELINES[policy](seed)
     buffers = [play(env, act, episode, seed + episode) for episode in range(episodes)]
-    with warnings.catch_warnings():  # Minari's advice to publishers (author, code link) does not apply here
+    with warnings.catch_warnings(), removed_on_failure(dataset_id):
+        # Minari's advice to publishers (author, code link) does not apply here
         warnings.filterwarnings("ignore", r"`(author|author_email|code_permalink|eval_env)` is set to None")
         minari.create_dataset_from_buffers(
             dataset_id,
@@ -70,6 +77,29 @@ def collect(policy: str, episodes: int, env_kwargs: dict, dataset_id: str, seed:
             requirements=[f"textedit-env=={__version__}"],
         )
     return get_dataset_path(dataset_id)
+
+
+MAX_SEED = 2**63 - 2**32
+"""the largest first seed: Minari stores each episode's seed (seed + i) as an int64"""
+_DATASET_ID = re.compile(r"([\w.-]+/)*[\w.-]+-v\d+")
+
+
+def check_dataset_id(dataset_id: str) -> None:
+    """ValueError unless ``dataset_id`` is ``NAMESPACE/NAME-vN`` (Minari's parser would raise a TypeError)."""
+    if not isinstance(dataset_id, str) or not _DATASET_ID.fullmatch(dataset_id):
+        raise ValueError(f"dataset id {dataset_id!r} is not NAMESPACE/NAME-vN (e.g. textedit/easy-oracle-v0)")
+    parse_dataset_id(dataset_id)
+
+
+@contextmanager
+def removed_on_failure(dataset_id: str) -> Iterator[None]:
+    """Delete the dataset's directory if writing it fails (or is interrupted): a half-written dataset
+    would block its id."""
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(get_dataset_path(dataset_id), ignore_errors=True)
+        raise
 
 
 def play(env: gym.Env, policy: Policy, episode: int, seed: int) -> EpisodeBuffer:

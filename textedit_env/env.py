@@ -33,6 +33,8 @@ from textedit_env.vocab import Vocabulary
 
 OBSERVATION_MODES = ("ids", "text")
 REWARD_TIMINGS = ("step", "terminal")
+MAX_FRAME_BYTES = 32 << 20
+"""the largest ``rgb_array`` frame (it grows with max_length: 10,000 units made 241 MB frames)"""
 
 
 class TextEditEnv(gym.Env):
@@ -190,10 +192,10 @@ class TextEditEnv(gym.Env):
     | `step_penalty`     | `0.0`           | subtracted from every reward                                            |
     | `invalid_penalty`  | `0.0`           | subtracted from the reward of an invalid action                         |
     | `observation_mode` | `"ids"`         | `"ids"` or `"text"`                                                     |
-    | `render_mode`      | `None`          | `"ansi"`, `"human"` or `"rgb_array"`                                    |
+    | `render_mode`      | `None`          | `"ansi"`, `"human"` or `"rgb_array"` (frames of at most 32 MB)          |
     | `reward_engine`    | `"incremental"` | `"library"` scores with the libraries themselves (slow; for checking)   |
     | `lm`               | `None`          | an `NGramLM` or a saved model's path, for `noise="lm"` and `"fluency"`  |
-    | `lm_order`         | `3`             | order of the language model trained when `lm` is `None`                 |
+    | `lm_order`         | `3`             | order of the language model trained when `lm` is `None` (1 to 10)       |
 
     ## Vectorized environment
 
@@ -336,6 +338,11 @@ class TextEditEnv(gym.Env):
         # Four lines (reference, text, marked edits, status); marks can double a line's length.
         longest_line = 11 + 2 * self.max_length * (self._longest_unit() + 3)
         self._frames = FrameRenderer(columns=100, rows=4 * -(-longest_line // 100))
+        if render_mode == "rgb_array" and self._frames.bytes > MAX_FRAME_BYTES:
+            raise ValueError(
+                f"render_mode='rgb_array' would draw {self._frames.bytes / 2**20:,.0f} MB frames for max_length="
+                f"{self.max_length}: at most {MAX_FRAME_BYTES >> 20} MB (render_mode='ansi' has no such limit)"
+            )
         self._last: tuple[int, float, bool] | None = None  # (action, reward, valid) of the last step
         self._ended = True  # no episode yet, or it terminated: step() needs a reset() first
         self.resets = 0
@@ -615,13 +622,19 @@ class TextEditEnv(gym.Env):
     def _word(self, slot: int | None) -> str | None:
         return self._candidates[slot] if slot is not None and slot < len(self._candidates) else None
 
+    def _check_started(self) -> None:
+        if not self.resets:
+            raise RuntimeError("the environment has no state before its first reset(): call reset() first")
+
     def action_masks(self) -> np.ndarray:
         """Boolean mask of the actions that change the text (and stop)."""
+        self._check_started()
         return self.codec.mask(len(self._units), len(self._candidates), self._arrays.text_slots - SLOT_FIRST)
 
     def action_rewards(self) -> np.ndarray:
         """The reward each action would give in this state with ``reward_timing="step"`` (the metric's
         gain, less the penalties), without changing it. Privileged: it reads the reference."""
+        self._check_started()
         before = self._scorer.score
         table = self._scorer.edit_scores(self._candidates)
         scores = self.codec.scatter(before, table.delete, table.insert, table.replace, fill=before)
@@ -633,6 +646,7 @@ class TextEditEnv(gym.Env):
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode='ansi', 'human' or 'rgb_array'")
             return None
+        self._check_started()
         if self.observe_reference:
             status = f"score {self._scorer.score:.4f}  last: {self._describe_last()}"
             text = render_text(self._units, self._reference, self.unit, status, colour=self.render_mode == "human")

@@ -43,6 +43,9 @@ _LOGPROB_CACHE_SIZE = 1 << 18
 DISTRIBUTION_CACHE_BYTES = 64 << 20
 
 Context = tuple[str, ...]
+MAX_ORDER = 10
+"""the highest order a model may have: every sentence is padded with order - 1 start marks, and each
+order keeps a table of contexts (order 1,000 exhausted 24 GB on 600 sentences)"""
 
 
 def _log(p: float) -> float:
@@ -65,8 +68,8 @@ class NGramLM:
         discount: float = 0.75,
         k: float = 1.0,
     ) -> None:
-        if isinstance(order, bool) or not isinstance(order, int) or order < 1:
-            raise ValueError(f"order must be an integer >= 1, got {order!r}")
+        if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
+            raise ValueError(f"order must be an integer from 1 to {MAX_ORDER}, got {order!r}")
         if smoothing not in SMOOTHINGS:
             raise ValueError(f"unknown smoothing {smoothing!r}; expected one of {SMOOTHINGS}")
         if not 0 < discount < 1:
@@ -307,8 +310,8 @@ def language_model(
 ) -> NGramLM | None:
     """The environment's model: ``lm`` itself, the model saved at path ``lm``, or, when
     ``needed`` (``noise="lm"`` or a fluency reward), a new one of ``order`` fit on ``training()``."""
-    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
-        raise ValueError(f"lm_order must be an integer >= 1, got {order!r}")
+    if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
+        raise ValueError(f"lm_order must be an integer from 1 to {MAX_ORDER}, got {order!r}")
     if isinstance(lm, (str, Path, os.PathLike)):
         return NGramLM.load(lm)
     if lm is not None:

@@ -13,9 +13,19 @@ from collections.abc import Container, Sequence
 
 from textedit_env.metrics.base import Edit
 
+MAX_CELLS = 4_000_000
+"""the largest (len(a) + 1) * (len(b) + 1) table of edit distances computed (a few hundred MB in Python
+lists; texts of 2,000 units each): longer texts fail at once rather than exhaust memory"""
+
 
 def _prefix_table(a: Sequence[str], b: Sequence[str]) -> list[list[int]]:
     """``D[i][j]`` = edit distance between ``a[:i]`` and ``b[:j]``."""
+    cells = (len(a) + 1) * (len(b) + 1)
+    if cells > MAX_CELLS:
+        raise ValueError(
+            f"aligning texts of {len(a):,} and {len(b):,} units takes {cells:,} cells of edit distances, more than "
+            f"MAX_CELLS={MAX_CELLS:,}"
+        )
     prev = list(range(len(b) + 1))
     table = [prev]
     for i, x in enumerate(a, start=1):

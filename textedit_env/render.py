@@ -48,6 +48,7 @@ class FrameRenderer:
     def __init__(self, columns: int, rows: int):
         self.columns, self.rows = columns, rows
         self.shape = (rows * self.LINE_H + 2 * self.MARGIN, columns * self.CHAR_W + 2 * self.MARGIN, 3)
+        self.bytes = self.shape[0] * self.shape[1] * self.shape[2]
 
     def __call__(self, text: str) -> np.ndarray:
         try:  # imported here: only rgb_array needs Pillow
