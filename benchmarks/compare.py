@@ -33,10 +33,13 @@ from pathlib import Path
 
 import torch
 
-from agents.common import Checkpoints, Policy, evaluate, make_env
 from benchmarks.records import append, machine, read_results, versions
 from benchmarks.report import plot, report
 from benchmarks.suite import ALGORITHMS, SUITE
+from textedit_agents.env_util import make_env
+from textedit_agents.evaluation import evaluate
+from textedit_agents.training import Checkpoints
+from textedit_env.policies import Policy
 
 RESULTS = Path(__file__).parent / "results"
 

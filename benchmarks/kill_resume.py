@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agents.runs import STATE
 from benchmarks.records import machine, versions
+from textedit_agents.runs import STATE
 
 RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).parents[1]
@@ -39,7 +39,7 @@ def command(out: Path, steps: int, interval: int, resume: bool = False, overwrit
     options = ["--algo", "dqn", "--resume"] if resume else [*TRAIN, "--env-kwargs", json.dumps(ENV_KWARGS)]
     options += ["--overwrite"] if overwrite else []
     return [
-        sys.executable, "-m", "agents.cli", "train", *options, "--steps", str(steps), "--checkpoint-every",
+        sys.executable, "-m", "textedit_agents.cli", "train", *options, "--steps", str(steps), "--checkpoint-every",
         str(interval), "--out", str(out), "--no-progress", "--eval-episodes", "0",
     ]  # fmt: skip
 

@@ -22,9 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agents.common import Checkpoints, evaluate, make_env
 from benchmarks.records import machine, versions
 from benchmarks.suite import ALGORITHMS
+from textedit_agents.env_util import make_env
+from textedit_agents.evaluation import evaluate
+from textedit_agents.training import Checkpoints
 from textedit_env.policies import oracle_policy, stop_policy
 
 RESULTS = Path(__file__).parent / "results"

@@ -1,11 +1,11 @@
-"""Benchmark of the language-model policy (:mod:`agents.lm`); writes benchmarks/results/lm_policy.md and .json.
+"""Benchmark of the language-model policy (:mod:`textedit_agents.lm_policy`); writes results/lm_policy.md, .json.
 
     python -m benchmarks.lm_policy                          # easy (about 8 min on 2 cores)
     python -m benchmarks.lm_policy --tasks easy easy-weak --seeds 0 1 2
     python -m benchmarks.lm_policy --tasks                  # no task: only rebuild lm_policy.md from lm_policy.json
     python -m benchmarks.lm_policy --quick --out /tmp/lm    # a small end-to-end check
 
-Per task: ``agents.lm.train`` with its default arguments, and a greedy evaluation on the test split
+Per task: ``textedit_agents.lm_policy.train`` with its default arguments, and a greedy evaluation on the test split
 (sentences never seen in training) of the model after supervised pretraining (taken through the
 training's step-0 checkpoint) and after RL fine-tuning, beside the oracle and a random agent on the
 same episodes; with each, the share of the policy's commands that were invalid, and the wall-clock time
@@ -24,9 +24,10 @@ from pathlib import Path
 
 import torch
 
-from agents import lm
-from agents.common import Checkpoints, evaluate_with_baselines
 from benchmarks.records import machine, versions
+from textedit_agents import lm_policy
+from textedit_agents.evaluation import evaluate_with_baselines
+from textedit_agents.training import Checkpoints
 
 RESULTS = Path(__file__).parent / "results"
 TASKS = {
@@ -36,23 +37,23 @@ TASKS = {
 }
 ARGS = {"easy-weak": {"pretrain_episodes": 4_000, "pretrain_epochs": 4}}
 """arguments that differ from the defaults, per task: easy-weak asks what RL adds to a weakly pretrained model"""
-EVAL_SEED = 1000  # reset seeds 1000 + i, as in agents.md
+EVAL_SEED = 1000  # reset seeds 1000 + i, as in dqn_study.md
 METRICS = ("solve_rate", "mean_return", "mean_final_bleu", "mean_final_rougeL", "mean_steps")
 
 
-def evaluation(agent: lm.Agent, env_kwargs: dict, episodes: int) -> dict:
+def evaluation(agent: lm_policy.Agent, env_kwargs: dict, episodes: int) -> dict:
     """Test-split evaluation beside the oracle and random, and the agent's share of invalid commands."""
     agent.commands = agent.invalid_commands = 0
     result = evaluate_with_baselines(env_kwargs, agent, episodes, EVAL_SEED, agent.eval_split())
     return {**result, "invalid_rate": agent.invalid_rate, "commands": agent.commands}
 
 
-def task_run(task: str, args: lm.Args, episodes: int) -> dict:
+def task_run(task: str, args: lm_policy.Args, episodes: int) -> dict:
     env_kwargs = TASKS[task]
     pretrained: dict = {}
     pretrain_seconds = 0.0
 
-    def after_pretraining(step: int, agent: lm.Agent) -> None:
+    def after_pretraining(step: int, agent: lm_policy.Agent) -> None:
         # The step-0 checkpoint: pretraining is done, the RL stage starts after this evaluation.
         nonlocal pretrain_seconds
         pretrain_seconds = time.perf_counter() - start
@@ -61,7 +62,9 @@ def task_run(task: str, args: lm.Args, episodes: int) -> dict:
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
-        agent = lm.train(args, env_kwargs, Path(out), progress=False, checkpoints=Checkpoints([0], after_pretraining))
+        agent = lm_policy.train(
+            args, env_kwargs, Path(out), progress=False, checkpoints=Checkpoints([0], after_pretraining)
+        )
     rl_seconds = time.perf_counter() - start - pretrain_seconds - pretrained.pop("seconds")
     fine_tuned = evaluation(agent, env_kwargs, episodes)
     print(
@@ -97,13 +100,15 @@ def report(data: dict) -> list[str]:
         f"Produced by `python -m benchmarks.lm_policy` on {data['machine']}, one torch thread, "
         f"shared with other jobs; {data['versions']}.",
         "",
-        "`agents.lm` with its default arguments (per task below; the seed as given), trained on the train split; "
+        "`textedit_agents.lm_policy` with its default arguments (per task below; the seed as given), "
+        "trained on the train split; "
         f"greedy evaluation on {data['episodes']} test-split episodes (sentences never seen in training; reset "
         f"seeds {EVAL_SEED}+i, at most 50 steps), the same episodes for every row. Pretrained: after supervised "
         "pretraining on oracle demonstrations only; fine-tuned: after the RL stage as well. Invalid: share of "
         "the policy's commands that did not parse or were not allowed in their state (invalid / all commands): an "
         "invalid command changes nothing, so a greedy policy repeats it to the time limit and one such episode "
-        "adds about 50 to the count. Pretrain min and RL min: wall-clock minutes of the two stages of `lm.train` "
+        "adds about 50 to the count. Pretrain min and RL min: wall-clock minutes of the two stages of "
+        "`lm_policy.train` "
         "(demonstrations and supervised pretraining; RL fine-tuning and saving), evaluations excluded, on a "
         "machine shared with other jobs.",
         "",
@@ -137,7 +142,7 @@ def report(data: dict) -> list[str]:
     lines += [
         "",
         "What the RL stage changed (its reward: the discounted return of a sampled command followed by the "
-        "oracle's edits, from stepping a copy of the env; see `agents/lm.py`):",
+        "oracle's edits, from stepping a copy of the env; see `textedit_agents/lm_policy.py`):",
         "",
     ]
     for run in data["runs"]:
@@ -153,10 +158,10 @@ def report(data: dict) -> list[str]:
     lines += [
         "",
         "Task environments and arguments (the seed aside): "
-        + "; ".join(f"{r['task']}: `{r['env_kwargs']}`, `lm.Args({without_seed(r['args'])})`" for r in arguments)
+        + "; ".join(f"{r['task']}: `{r['env_kwargs']}`, `lm_policy.Args({without_seed(r['args'])})`" for r in arguments)
         + ".",
         "",
-        "DQN on the same tasks and test episodes: `benchmarks/results/agents.md` (section *DQN on every task*).",
+        "DQN on the same tasks and test episodes: `benchmarks/results/dqn_study.md` (section *DQN on every task*).",
         "",
     ]
     return lines
@@ -177,7 +182,11 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--out", type=Path, default=RESULTS)
     options = parser.parse_args(argv)
     torch.set_num_threads(1)
-    args = replace(lm.Args(), steps=32, pretrain_episodes=50, pretrain_epochs=1) if options.quick else lm.Args()
+    args = (
+        replace(lm_policy.Args(), steps=32, pretrain_episodes=50, pretrain_epochs=1)
+        if options.quick
+        else lm_policy.Args()
+    )
     episodes = 10 if options.quick else options.episodes
     data_path = options.out / "lm_policy.json"
     # Runs not redone keep their previous results; a run is a (task, seed).

@@ -5,7 +5,7 @@
 
 Needs ``ray[rllib]`` (its own environment, as ``.ci/rllib`` makes). For each preset it starts one
 local Ray instance (a CPU for each runner of each configuration and one for each learner) and
-builds :mod:`agents.rllib_ppo`'s PPO with its default Args once per number of env runners; after
+builds :mod:`textedit_agents.rllib_ppo`'s PPO with its default Args once per number of env runners; after
 a warm-up iteration each, the configurations take turns, one PPO iteration each per round
 (``Algorithm.train``: sampling, the episodes sent to the learner, its update, the weights sent
 back), so that a burst of load on a shared machine hits all of them. Per configuration, over the
@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agents import rllib_ppo
 from benchmarks.throughput import machine, steps_per_second
+from textedit_agents import rllib_ppo
 
 PROJECTED_RUNNERS = (1, 2, 4, 8, 16, 32, 64)
 
@@ -115,7 +115,7 @@ def report(
 ) -> str:
     defaults = rllib_ppo.Args()
     lines = [
-        "# Throughput: RLlib PPO (`agents.rllib_ppo`) with 1 and 2 env runners",
+        "# Throughput: RLlib PPO (`textedit_agents.rllib_ppo`) with 1 and 2 env runners",
         "",
         f"Command: `{' '.join(['python -m benchmarks.rllib_throughput', *args.argv])}`",
         f"Machine: {os.cpu_count()} CPU cores, {machine()}; ray {version('ray')}, torch {version('torch')}",

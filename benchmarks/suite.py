@@ -9,15 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sb3_contrib import QRDQN, MaskablePPO
-from stable_baselines3 import A2C, DQN, PPO
-
-from agents import dqn
-from agents.sb3 import MaskableTextEditPolicy, TextEditActorCriticPolicy, TextEditDQNPolicy, TextEditQRDQNPolicy
 from benchmarks.trainers import (
     BC_EPISODES,
-    DQN_SETTINGS,
-    QRDQN_SETTINGS,
     Trainer,
     baseline,
     bc_trainer,
@@ -26,6 +19,8 @@ from benchmarks.trainers import (
     train_dqn,
     train_lm,
 )
+from textedit_agents import dqn
+from textedit_agents.sb3 import recommended
 from textedit_env.policies import BASELINES as BASELINE_POLICIES
 from textedit_env.tasks import PRESETS
 
@@ -82,6 +77,34 @@ class Algorithm:
     """what it reads of a hidden reference, if anything ("" for nothing): the report marks it"""
 
 
+SB3_ALGORITHMS = (
+    ("dqn", "SB3", "sb3-dqn"),
+    ("qrdqn", "sb3-contrib", "sb3-qrdqn"),
+    ("a2c", "SB3", "sb3-a2c"),
+    ("ppo", "SB3", "sb3-ppo"),
+    ("ppo_mask", "sb3-contrib", "sb3-maskable-ppo"),
+)
+"""(rl-baselines3-zoo name, library, row name): each runs twice at its recommended settings
+(textedit_agents/sb3_hyperparams.yml), with SB3's MultiInputPolicy and with the package's policy
+(``-shared``), so that two rows differ only in the network"""
+
+
+def sb3_algorithms() -> dict[str, Algorithm]:
+    """The rows of :data:`SB3_ALGORITHMS`: SB3's own policy on the visible and small hidden tracks,
+    the package's on every task."""
+    rows = {}
+    for zoo_name, library, name in SB3_ALGORITHMS:
+        settings = recommended(zoo_name)
+        masks = ", masks in training and evaluation" if zoo_name == "ppo_mask" else ""
+        for row, policy, label, tasks in (
+            (name, "MultiInputPolicy", "MultiInputPolicy", VISIBLE + SMALL_HIDDEN),
+            (f"{name}-shared", settings.policy, f"textedit_agents.sb3.{settings.policy.__name__}", None),
+        ):
+            note = f"{library} `{settings.algo.__name__}`, `{label}`, {settings.kwargs}{masks}"
+            rows[row] = Algorithm(sb3(settings.algo, policy, settings.kwargs), note, tasks=tasks)
+    return rows
+
+
 ALGORITHMS: dict[str, Algorithm] = {
     "random": Algorithm(baseline(BASELINE_POLICIES["random"]), "uniform over the valid actions (stop included)"),
     "stop": Algorithm(
@@ -107,82 +130,47 @@ ALGORITHMS: dict[str, Algorithm] = {
     ),
     "qlearning": Algorithm(
         qlearning_trainer("exact"),
-        "`agents.qlearning` with its default `Args` (exact states); a table "
+        "`textedit_agents.qlearning` with its default `Args` (exact states); a table "
         "knows only the sentences it saw, none of the test split (tiny-bleu only)",
         tasks=("tiny-bleu",),
     ),
     "qlearning-alignment": Algorithm(
         qlearning_trainer("alignment"),
-        '`agents.qlearning` with `state_key="alignment"`: '
+        '`textedit_agents.qlearning` with `state_key="alignment"`: '
         "keys from the alignment features, which transfer to unseen sentences",
         tasks=VISIBLE,
     ),
     "qlearning-context": Algorithm(
         qlearning_trainer("context"),
-        '`agents.qlearning` with `state_key="context"`: each edit among the words around it, keys that transfer '
+        '`textedit_agents.qlearning` with `state_key="context"`: each edit among the words around it, '
+        "keys that transfer "
         "with the reference hidden",
         tasks=SMALL_HIDDEN,
     ),
     "bc": Algorithm(
         bc_trainer(BC_EPISODES),
-        f"`agents.bc` with its default `Args`, from {BC_EPISODES} oracle episodes of the train "
+        f"`textedit_agents.bc` with its default `Args`, from {BC_EPISODES} oracle episodes of the train "
         "split (a Minari dataset); its steps are the demonstrations'",
         privileged="learns from the oracle (a teacher); acts on the text alone",
     ),
     "bc-budget": Algorithm(
         bc_trainer(),
-        "`agents.bc` from a tenth of the budget in oracle episodes of the train split (5,000 at 50,000 steps, "
+        "`textedit_agents.bc` from a tenth of the budget in oracle episodes of the train split (5,000 at 50,000 steps, "
         "about 15,000 demonstrated steps), a fifth of it in gradient steps; its steps are the demonstrations'",
         tasks=HIDDEN,
         privileged="learns from the oracle (a teacher); acts on the text alone",
     ),
     "lm": Algorithm(
         train_lm,
-        "`agents.lm` with its default `Args` at 50,000 steps: a language model pretrained on the commands of "
+        "`textedit_agents.lm_policy` with its default `Args` at 50,000 steps: "
+        "a language model pretrained on the commands of "
         "0.4 x budget oracle episodes (20,000), then fine-tuned by RL on 4,096 states; its steps are the "
         "demonstrations' and the RL states",
         tasks=SMALL_HIDDEN,
         privileged="learns from the oracle (a teacher; its RL reward plays the oracle after each command); acts on "
         "the text alone",
     ),
-    "dqn": Algorithm(train_dqn, f"`agents.dqn` with its default `Args` ({dqn.Args()})"),
-    "sb3-dqn": Algorithm(
-        sb3(DQN, "MultiInputPolicy", DQN_SETTINGS),
-        f"SB3 `DQN`, `MultiInputPolicy`, {DQN_SETTINGS}",
-        tasks=VISIBLE + SMALL_HIDDEN,
-    ),
-    "sb3-dqn-shared": Algorithm(
-        sb3(DQN, TextEditDQNPolicy, DQN_SETTINGS), f"SB3 `DQN`, `agents.sb3.TextEditDQNPolicy`, {DQN_SETTINGS}"
-    ),
-    "sb3-qrdqn": Algorithm(
-        sb3(QRDQN, "MultiInputPolicy", QRDQN_SETTINGS),
-        f"sb3-contrib `QRDQN`, `MultiInputPolicy`, {QRDQN_SETTINGS}",
-        tasks=VISIBLE + SMALL_HIDDEN,
-    ),
-    "sb3-qrdqn-shared": Algorithm(
-        sb3(QRDQN, TextEditQRDQNPolicy, QRDQN_SETTINGS),
-        f"sb3-contrib `QRDQN`, `agents.sb3.TextEditQRDQNPolicy`, {QRDQN_SETTINGS}",
-    ),
-    "sb3-a2c": Algorithm(
-        sb3(A2C, "MultiInputPolicy", {}), "SB3 `A2C`, `MultiInputPolicy`, defaults", tasks=VISIBLE + SMALL_HIDDEN
-    ),
-    "sb3-a2c-shared": Algorithm(
-        sb3(A2C, TextEditActorCriticPolicy, {}), "SB3 `A2C`, `agents.sb3.TextEditActorCriticPolicy`, defaults"
-    ),
-    "sb3-ppo": Algorithm(
-        sb3(PPO, "MultiInputPolicy", {}), "SB3 `PPO`, `MultiInputPolicy`, defaults", tasks=VISIBLE + SMALL_HIDDEN
-    ),
-    "sb3-ppo-shared": Algorithm(
-        sb3(PPO, TextEditActorCriticPolicy, {}), "SB3 `PPO`, `agents.sb3.TextEditActorCriticPolicy`, defaults"
-    ),
-    "sb3-maskable-ppo": Algorithm(
-        sb3(MaskablePPO, "MultiInputPolicy", {}),
-        "sb3-contrib `MaskablePPO`, `MultiInputPolicy`, defaults, masks in training and evaluation",
-        tasks=VISIBLE + SMALL_HIDDEN,
-    ),
-    "sb3-maskable-ppo-shared": Algorithm(
-        sb3(MaskablePPO, MaskableTextEditPolicy, {}),
-        "sb3-contrib `MaskablePPO`, `agents.sb3.MaskableTextEditPolicy`, defaults, masks in training and evaluation",
-    ),
+    "dqn": Algorithm(train_dqn, f"`textedit_agents.dqn` with its default `Args` ({dqn.Args()})"),
+    **sb3_algorithms(),
 }
 BASELINES = ("random", "stop", "fluency", "greedy", "oracle")

@@ -19,8 +19,9 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 
-from agents import bc, dqn, lm, qlearning
-from agents.common import Checkpoints, make_env
+from textedit_agents import bc, dqn, lm_policy, qlearning
+from textedit_agents.env_util import make_env
+from textedit_agents.training import Checkpoints
 from textedit_env.policies import Policy
 
 PUBLIC_ID = "textedit_env:TextEdit-v0"
@@ -28,7 +29,7 @@ TRAIN_EPISODE_STEPS = 10
 """training episodes are cut at 10 steps for every learner (the oracle needs a few edits); evaluation keeps
 the env's 50"""
 GAMMA = 0.5
-"""the discount of every learner (agents.dqn's default): rows then differ in the algorithm, not in the objective"""
+"""the discount of every learner (textedit_agents.dqn's default): rows differ in the algorithm, not the objective"""
 
 
 @dataclass
@@ -77,7 +78,7 @@ BC_EPISODES = 300
 
 def bc_trainer(episodes: int | None = None, **arguments: Any) -> Trainer:
     """Behaviour cloning from oracle episodes of the training split (a Minari dataset written to a
-    temporary directory), with :mod:`agents.bc`'s defaults updated by ``arguments``: ``episodes`` of
+    temporary directory), with :mod:`textedit_agents.bc`'s defaults updated by ``arguments``: ``episodes`` of
     them, or with None, a tenth of the budget ``steps`` (about a third of the budget in demonstrated
     steps) and a fifth of it in gradient steps. Its environment steps are the demonstrations'; it has
     no learning curve over them."""
@@ -99,13 +100,15 @@ def bc_trainer(episodes: int | None = None, **arguments: Any) -> Trainer:
 
 
 def train_lm(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:
-    """The language-model policy with :mod:`agents.lm`'s defaults at the budget of 50,000 steps:
+    """The language-model policy with :mod:`textedit_agents.lm_policy`'s defaults at the budget of 50,000 steps:
     pretrained on the oracle's commands in ``0.4 * steps`` episodes (20,000: about the budget in
     demonstrated steps), then fine-tuned by RL on 4,096 states (scaled down for smaller budgets). Its
     environment steps: the demonstrations' and the RL stage's states; no learning curve."""
-    args = lm.Args(seed=seed, pretrain_episodes=max(1, 2 * steps // 5), steps=min(lm.Args.steps, max(16, steps // 12)))
+    args = lm_policy.Args(
+        seed=seed, pretrain_episodes=max(1, 2 * steps // 5), steps=min(lm_policy.Args.steps, max(16, steps // 12))
+    )
     with tempfile.TemporaryDirectory() as out:
-        agent = lm.train(args, env_kwargs, Path(out), progress=False)
+        agent = lm_policy.train(args, env_kwargs, Path(out), progress=False)
         demonstrated = json.loads((Path(out) / "config.json").read_text())["demonstrated_steps"]
     return Trained(agent, demonstrated + args.steps, asdict(args))
 
@@ -133,15 +136,16 @@ class CheckpointCallback(BaseCallback):
 
 
 def sb3(algo: type[BaseAlgorithm], policy: str | type, settings: dict) -> Trainer:
-    """The trainer of an SB3 algorithm: its defaults, the common discount, then ``settings``; with the
-    reference hidden, the package's policies read the vocabulary's spelling too."""
+    """The trainer of an SB3 algorithm at ``settings`` (its keyword arguments; the recommended ones:
+    :func:`textedit_agents.sb3.recommended`); with the reference hidden, the package's policies read
+    the vocabulary's spelling too."""
     masked = algo is MaskablePPO
 
     def train(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:
         env = make_vec_env(
             PUBLIC_ID, n_envs=1, seed=seed, env_kwargs={**env_kwargs, "max_episode_steps": TRAIN_EPISODE_STEPS}
         )
-        config = {"gamma": GAMMA, **settings}
+        config = dict(settings)
         spelling = {}
         base = make_env(env_kwargs).unwrapped
         if not isinstance(policy, str) and not base.observe_reference:
@@ -154,16 +158,3 @@ def sb3(algo: type[BaseAlgorithm], policy: str | type, settings: dict) -> Traine
         return Trained(predictor(model, masked), model.num_timesteps, recorded)
 
     return train
-
-
-# SB3's value-based defaults assume millions of steps (a 1M buffer, the target copied every 10k
-# steps): scaled to a budget of tens of thousands, as one would for a short run.
-DQN_SETTINGS = {"buffer_size": 50_000, "learning_starts": 1_000, "target_update_interval": 1_000}
-# QR-DQN's defaults are tuned for Atari (0.5% of the steps exploring): the same schedule as DQN's,
-# and 25 quantiles instead of 200 (the shared network scores every action once per quantile).
-QRDQN_SETTINGS = {
-    **DQN_SETTINGS,
-    "exploration_fraction": 0.1,
-    "exploration_final_eps": 0.05,
-    "policy_kwargs": {"n_quantiles": 25},
-}

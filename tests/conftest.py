@@ -6,7 +6,7 @@ import textedit_env  # noqa: F401  (registers the environments)
 ENV_IDS = sorted(env_id for env_id in gym.registry if env_id.startswith("TextEdit"))
 
 
-def rollout(env, actions, seed):
+def _rollout(env, actions, seed):
     """Observations, rewards and infos of a fixed action sequence from ``reset(seed)``."""
     obs, info = env.reset(seed=seed)
     trace = [(obs, info)]
@@ -19,7 +19,7 @@ def rollout(env, actions, seed):
     return trace
 
 
-def random_valid_actions(env, rng, count):
+def _random_valid_actions(env, rng, count):
     """Play ``count`` random valid actions (stop excluded), resetting when an episode ends."""
     actions = []
     for _ in range(count):
@@ -36,3 +36,15 @@ def random_valid_actions(env, rng, count):
 @pytest.fixture(params=ENV_IDS)
 def env_id(request):
     return request.param
+
+
+@pytest.fixture
+def rollout():
+    """``rollout(env, actions, seed)``: the trace of a fixed action sequence."""
+    return _rollout
+
+
+@pytest.fixture
+def random_valid_actions():
+    """``random_valid_actions(env, rng, count)``: play random valid actions, return them."""
+    return _random_valid_actions

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from agents import dqn, qlearning
-from agents.common import evaluate, make_env
-from agents.networks import CONTEXT, ENCODERS, OBSERVATION_KEYS, AlignmentFeatures, EditNetwork, action_mask
+from textedit_agents import dqn, qlearning
+from textedit_agents.env_util import make_env
+from textedit_agents.evaluation import evaluate
+from textedit_agents.networks import CONTEXT, ENCODERS, OBSERVATION_KEYS, AlignmentFeatures, EditNetwork, action_mask
+from textedit_agents.policy import masked_argmax
 from textedit_env.env import TextEditEnv
 from textedit_env.policies import greedy_policy, oracle_policy, random_policy
 from textedit_env.wrappers import StartAtReference
@@ -101,6 +103,7 @@ def test_alignment_keys_are_the_same_for_the_same_mistake_in_different_sentences
     assert keys[0][0] == (-1, 1, 0, False)  # one word short, one missing, none in surplus
 
 
+@pytest.mark.slow
 def test_qlearning_with_alignment_keys_solves_sentences_it_never_saw(tmp_path):
     # The tiny preset's test split: measured 0.985 (seed 0) and 0.950 (seed 1) after 5,000 steps.
     args = qlearning.Args(steps=5_000, state_key="alignment")
@@ -238,9 +241,21 @@ def test_some_training_episodes_start_at_their_reference():
     assert starts(0.1) == starts(0.1)  # seeded by the env's first reset
 
 
-def test_dqn_acts_and_bootstraps_on_valid_actions_only(tmp_path, no_invalid_steps):
+def test_dqn_acts_and_bootstraps_on_valid_actions_only(tmp_path, no_invalid_steps, monkeypatch):
+    """Acting: no invalid step (the fixture). Bootstrapping: every next action of a target is valid in
+    its state, and the mask mattered (an invalid action had the higher score)."""
+    picks = []
+
+    def recorded(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        chosen = masked_argmax(scores, mask)
+        picks.append((bool(mask.gather(1, chosen[:, None]).all()), bool((scores.argmax(1) != chosen).any())))
+        return chosen
+
+    monkeypatch.setattr(dqn, "masked_argmax", recorded)
     agent = dqn.train(dqn.Args(steps=400, **SMALL_DQN), TINY, tmp_path, progress=False)
-    evaluate(make_env(TINY), agent, episodes=5, seed=0)
+    assert evaluate(make_env(TINY), agent, episodes=5, seed=0)["invalid_action_rate"] == 0
+    assert picks and all(valid for valid, _ in picks)
+    assert any(masked for _, masked in picks)
 
 
 def test_replay_buffer_keeps_what_the_network_reads_in_small_integers():
@@ -256,6 +271,7 @@ def test_replay_buffer_keeps_what_the_network_reads_in_small_integers():
     assert b_actions.tolist() == [1] * 3 and b_returns[0] == pytest.approx(reward) and b_discounts[0] == 0.5
 
 
+@pytest.mark.slow
 def test_dqn_solves_unseen_sentences_after_a_short_training(tmp_path):
     # Held-out references of the default task, half the default budget (measured: 1.00 of test episodes).
     agent = dqn.train(dqn.Args(steps=10_000), {}, tmp_path, progress=False)
@@ -305,9 +321,9 @@ def test_evaluation_reports_bleu_rouge_and_perplexity_of_final_texts():
 
 
 def test_the_hidden_reference_network_reads_spelling_and_never_revisits_a_text():
-    from agents import dqn
-    from agents.networks import WordReader
-    from agents.policy import build_network
+    from textedit_agents import dqn
+    from textedit_agents.networks import WordReader
+    from textedit_agents.policy import build_network
 
     env = make_env({"preset": "fix-easy"})
     network = build_network(env, dqn.Args())

@@ -1,4 +1,4 @@
-"""Behaviour cloning (agents.bc) from Minari datasets of the oracle."""
+"""Behaviour cloning (textedit_agents.bc) from Minari datasets of the oracle."""
 
 import numpy as np
 import pytest
@@ -6,8 +6,9 @@ import torch
 
 pytest.importorskip("minari")
 
-from agents import bc  # noqa: E402  (needs minari)
-from agents.common import evaluate, make_env  # noqa: E402
+from textedit_agents import bc  # noqa: E402  (needs minari)
+from textedit_agents.env_util import make_env  # noqa: E402
+from textedit_agents.evaluation import evaluate  # noqa: E402
 from textedit_env.collect import collect  # noqa: E402
 from textedit_env.policies import oracle_policy, random_policy  # noqa: E402
 
@@ -32,6 +33,7 @@ def trained(datasets_dir, tmp_path_factory):
         return bc.train(bc.Args(dataset=DATASET, steps=300, batch_size=64, dim=16), {}, out, progress=False), out
 
 
+@pytest.mark.slow
 def test_bc_from_oracle_solves_held_out_tiny_sentences(trained):
     agent, _ = trained
     assert agent.env_kwargs == {"preset": "tiny"} and agent.eval_split() == "test"

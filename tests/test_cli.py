@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.cli import main
+from textedit_agents.cli import main
 
 TINY = '{"preset": "tiny", "num_tasks": 3, "split": "all"}'
 SMALL_DQN = ["--dim", "16", "--num-envs", "2", "--batch-size", "16", "--learning-starts", "50"]
@@ -17,7 +17,7 @@ SMALL_DQN = ["--dim", "16", "--num-envs", "2", "--batch-size", "16", "--learning
 
 def textedit(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "agents.cli", *args],
+        [sys.executable, "-m", "textedit_agents.cli", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -26,6 +26,7 @@ def textedit(*args: str, stdin: str | None = None) -> subprocess.CompletedProces
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algo, options", [("dqn", SMALL_DQN), ("qlearning", [])])
 def test_train_then_eval_json(tmp_path, algo, options):
     out = tmp_path / "run"
@@ -83,6 +84,7 @@ THREE_PAIRS = json.dumps(
 )  # the CRC rule puts the third in test
 
 
+@pytest.mark.slow
 def test_a_table_is_evaluated_on_what_it_was_trained_on_and_says_so(tmp_path):
     out = tmp_path / "run"
     trained = textedit(
@@ -114,6 +116,7 @@ def test_a_table_is_evaluated_on_what_it_was_trained_on_and_says_so(tmp_path):
     assert json.loads(unseen.stdout)["states_in_table"] < json.loads(unseen.stdout)["states_met"]
 
 
+@pytest.mark.slow
 def test_training_a_table_on_more_states_than_it_can_visit_warns(tmp_path):
     result = textedit(
         "train",
@@ -232,7 +235,26 @@ def test_no_arguments_print_usage_and_help_shows_defaults(capsys):
     assert "--checkpoint-every STEPS" in help_text and "(default: 10000)" in help_text
 
 
+@pytest.mark.slow
 def test_bad_argument_exit_code_of_the_process():
     result = textedit("train", "--env-kwargs", "{oops")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and result.stderr.startswith("textedit: error:")
+
+
+def test_a_new_agent_is_one_file_and_one_registry_line(tmp_path, monkeypatch, capsys):
+    """tests/toy_agent.py registered by one line: train, eval and its options come from the registry."""
+    from textedit_agents import registry
+
+    monkeypatch.setitem(registry.AGENTS, "toy", "toy_agent")
+    out = tmp_path / "toy"
+    kwargs = json.dumps({"preset": "tiny"})
+    assert main(["train", "--algo", "toy", "--steps", "50", "--out", str(out), "--env-kwargs", kwargs]) == 0
+    assert json.loads((out / "agent.json").read_text())["algo"] == "toy" and (out / "toy.json").exists()
+    capsys.readouterr()
+    assert main(["eval", str(out), "--episodes", "5", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["episodes"] == 5 and result["invalid_action_rate"] == 0
+    with pytest.raises(SystemExit):
+        main(["train", "--algo", "toy", "--help"])
+    assert "oracle steps to count" in capsys.readouterr().out

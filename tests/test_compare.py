@@ -35,6 +35,7 @@ def test_separation_names_the_intervals_that_overlap_the_leaders():
     assert separated({"a": (0.9, 0.85, 0.95), "c": (0.5, 0.4, 0.6)}) == ("a", [])
 
 
+@pytest.mark.slow
 def test_quick_run_writes_every_algorithm_and_a_rerun_skips_them(tmp_path, capsys):
     results, out = tmp_path / "results.jsonl", tmp_path / "report"
     md = compare.main(["--quick", "--results", str(results), "--out", str(out)])
@@ -73,6 +74,7 @@ def test_quick_run_writes_every_algorithm_and_a_rerun_skips_them(tmp_path, capsy
     assert compare.read_results(results) == records  # nothing run, nothing added
 
 
+@pytest.mark.slow
 def test_report_is_rebuilt_from_the_results_file_alone(tmp_path):
     results = tmp_path / "results.jsonl"
     compare.main(["--quick", "--algorithms", "random", "--results", str(results), "--out", str(tmp_path / "a")])

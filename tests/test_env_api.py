@@ -9,7 +9,6 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import random_valid_actions, rollout
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
@@ -58,7 +57,7 @@ def test_text_observation_mode_passes_checker(env_id):
         check_env(gym.make(env_id, observation_mode="text").unwrapped, skip_render_check=True)
 
 
-def test_same_seed_same_episode(env_id):
+def test_same_seed_same_episode(env_id, random_valid_actions, rollout):
     actions = random_valid_actions(_reset(gym.make(env_id), 3), np.random.default_rng(0), 60)
     a = rollout(gym.make(env_id), actions, seed=3)
     b = rollout(gym.make(env_id), actions, seed=3)
@@ -73,7 +72,7 @@ def _reset(env, seed):
 
 
 @pytest.mark.parametrize("clone", [pickle.loads, copy.deepcopy], ids=["pickle", "deepcopy"])
-def test_pickle_and_deepcopy_round_trip(env_id, clone):
+def test_pickle_and_deepcopy_round_trip(env_id, clone, random_valid_actions):
     env = gym.make(env_id)
     env.reset(seed=1)
     random_valid_actions(env, np.random.default_rng(1), 5)

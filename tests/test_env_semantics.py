@@ -6,7 +6,6 @@ import math
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import random_valid_actions
 
 from textedit_env.env import TextEditEnv
 from textedit_env.metrics import Edit, library_score
@@ -107,7 +106,7 @@ def test_action_outside_the_space_raises(action):
         env.unwrapped.step(action)
 
 
-def test_mask_matches_step_validity():
+def test_mask_matches_step_validity(random_valid_actions):
     env = make(preset="medium")
     env.reset(seed=0)
     rng = np.random.default_rng(0)
@@ -194,6 +193,7 @@ def test_action_rewards_match_step(settings):
         assert copy.deepcopy(env).step(int(action))[1] == pytest.approx(predicted[action], abs=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", available_presets())
 @pytest.mark.parametrize("reward", ["bleu", "rougeL"])
 def test_oracle_solves_every_task_in_edit_distance_steps(preset, reward):
@@ -252,6 +252,7 @@ def test_character_units_edit_chinese():
     )
 
 
+@pytest.mark.slow
 def test_splits_are_disjoint():
     train = make(split="train", num_tasks=200)
     test = make(split="test", num_tasks=200)

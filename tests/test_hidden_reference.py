@@ -60,6 +60,7 @@ def twin_episodes(preset: str, seed: int, steps: int, **kwargs):
     return traces
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", HIDDEN)
 @pytest.mark.parametrize("observation_mode", ["ids", "text"])
 def test_nothing_an_agent_reads_depends_on_the_hidden_reference(preset, observation_mode):

@@ -1,4 +1,4 @@
-"""Recipes for other RL libraries, each run as its users would run it (README "Other libraries"):
+"""Recipes for other RL libraries, each run as its users would run it (docs/libraries.md):
 TorchRL with its ActionMask transform, Tianshou's DQN with masks, sb3-contrib's RecurrentPPO.
 
 Tianshou 2.0.1 cannot be installed beside the main test environment (it pins filelock<4), so its
@@ -154,7 +154,7 @@ def test_tianshou_dqn_with_mask():
 def test_recurrent_ppo_trains_and_predicts(recipe):
     from sb3_contrib import RecurrentPPO
 
-    from agents.sb3 import CombinedExtractor
+    from textedit_agents.sb3 import CombinedExtractor
 
     if recipe == "dict":  # SB3's Dict extractor, with the int size that nn.LSTM needs
         env, policy, kwargs = make(), "MultiInputLstmPolicy", {"features_extractor_class": CombinedExtractor}

@@ -9,13 +9,16 @@ import numpy as np
 import pytest
 import torch
 
-from agents import lm
-from agents.common import MANIFEST, RunLogger, evaluate, make_env
+from textedit_agents import lm_policy
+from textedit_agents.env_util import make_env
+from textedit_agents.evaluation import evaluate
+from textedit_agents.logger import RunLogger
+from textedit_agents.storage import MANIFEST
 from textedit_env.wrappers import format_prompt
 
 TINY = {"preset": "tiny"}
 # Small and fast: a few hundred demonstrations, a few RL updates.
-SMALL = lm.Args(
+SMALL = lm_policy.Args(
     steps=64, pretrain_episodes=60, pretrain_epochs=2, rl_envs=8, group_size=4, dim=16, train_episode_steps=3
 )
 
@@ -28,7 +31,7 @@ def one_thread():
 def test_tokenizer_reads_prompts_and_maps_unknown_words_to_unk():
     env = make_env(TINY)
     env.reset(seed=0, options={"source": "the cat", "reference": "the big cat"})
-    tokenizer = lm.Tokenizer.for_env(env)
+    tokenizer = lm_policy.Tokenizer.for_env(env)
     ids = tokenizer.encode_prompt(format_prompt(env))
     assert tokenizer.unk not in ids
     assert [tokenizer.tokens[i] for i in ids] == [
@@ -55,17 +58,17 @@ def test_tokenizer_reads_prompts_and_maps_unknown_words_to_unk():
 @pytest.mark.parametrize("encoder", ["lstm", "transformer"])
 def test_decoding_is_deterministic_and_samples_follow_the_model(encoder):
     args = replace(SMALL, encoder=encoder)
-    model, tokenizer = lm.build(TINY, args)
+    model, tokenizer = lm_policy.build(TINY, args)
     env = make_env(TINY)
     env.reset(seed=0)
-    prompts = lm.pad([tokenizer.encode_prompt(format_prompt(env))] * 2, torch.device("cpu"))
+    prompts = lm_policy.pad([tokenizer.encode_prompt(format_prompt(env))] * 2, torch.device("cpu"))
     greedy = model.decode(prompts, tokenizer.bos, tokenizer.eos)
     assert torch.equal(greedy, model.decode(prompts, tokenizer.bos, tokenizer.eos))
     draws = [
         model.decode(prompts, tokenizer.bos, tokenizer.eos, samples=3, generator=torch.Generator().manual_seed(1))
         for _ in range(2)
     ]
-    assert draws[0].shape == (6, lm.MAX_COMMAND_TOKENS) and torch.equal(draws[0], draws[1])
+    assert draws[0].shape == (6, lm_policy.MAX_COMMAND_TOKENS) and torch.equal(draws[0], draws[1])
     # The log-probabilities of teacher forcing are those the decoder sampled from: they sum to at most 0.
     logp = model.token_logprobs(prompts.repeat_interleave(3, 0), draws[0].clamp_min(1), tokenizer.bos)
     assert torch.all(logp <= 0)
@@ -75,20 +78,20 @@ def test_pretraining_imitates_the_oracle_on_a_single_pair():
     one_pair = {"dataset": [["the cat", "the big cat"]], "split": "all"}
     args = replace(SMALL, pretrain_epochs=80, lr=2e-2)
     torch.manual_seed(0)
-    model, tokenizer = lm.build(one_pair, args)
-    pairs = lm.demonstrations(one_pair, 1, 0, reference_starts=0.0)
+    model, tokenizer = lm_policy.build(one_pair, args)
+    pairs = lm_policy.demonstrations(one_pair, 1, 0, reference_starts=0.0)
     assert [command for _, command in pairs] == ["insert 1 big"]
-    assert lm.pretrain(model, tokenizer, pairs, args, np.random.default_rng(0), progress=False) < 0.1
+    assert lm_policy.pretrain(model, tokenizer, pairs, args, np.random.default_rng(0), progress=False) < 0.1
     env = make_env(one_pair)
     env.reset(seed=0)
-    assert lm.Agent(model, tokenizer, args, one_pair).command(env) == "insert 1 big"
+    assert lm_policy.Agent(model, tokenizer, args, one_pair).command(env) == "insert 1 big"
 
 
 def test_train_saves_and_load_restores_the_same_policy(tmp_path):
-    agent = lm.train(SMALL, TINY, tmp_path, progress=False)
+    agent = lm_policy.train(SMALL, TINY, tmp_path, progress=False)
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     assert manifest["algo"] == "lm" and manifest["env_kwargs"] == TINY
-    loaded = lm.Agent.load(tmp_path)
+    loaded = lm_policy.Agent.load(tmp_path)
     assert loaded.args == SMALL and loaded.env_kwargs == TINY and loaded.eval_split() == "test"
     env = make_env(TINY, "test")
     for seed in range(5):
@@ -102,15 +105,15 @@ def test_train_saves_and_load_restores_the_same_policy(tmp_path):
 
 def test_same_seed_same_agent(tmp_path):
     args = replace(SMALL, steps=16)
-    first = lm.train(args, TINY, tmp_path / "a", progress=False)
-    second = lm.train(args, TINY, tmp_path / "b", progress=False)
+    first = lm_policy.train(args, TINY, tmp_path / "a", progress=False)
+    second = lm_policy.train(args, TINY, tmp_path / "b", progress=False)
     for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values()):
         assert torch.equal(a, b)
 
 
 def test_invalid_commands_are_counted_and_played_as_invalid_actions():
-    model, tokenizer = lm.build(TINY, SMALL)
-    agent = lm.Agent(model, tokenizer, SMALL, TINY)
+    model, tokenizer = lm_policy.build(TINY, SMALL)
+    agent = lm_policy.Agent(model, tokenizer, SMALL, TINY)
     agent.command = lambda env: "fly away"  # an untrained model may write anything; this is surely invalid
     env = make_env(TINY)
     obs, info = env.reset(seed=0)
@@ -131,12 +134,12 @@ def test_invalid_commands_are_counted_and_played_as_invalid_actions():
 )
 def test_bad_args_are_named(tmp_path, field, value, message):
     with pytest.raises(ValueError, match=message):
-        lm.train(replace(SMALL, **{"encoder": "transformer", field: value}), TINY, tmp_path, progress=False)
+        lm_policy.train(replace(SMALL, **{"encoder": "transformer", field: value}), TINY, tmp_path, progress=False)
 
 
 def test_character_units_are_refused_before_training():
     with pytest.raises(ValueError, match="unit='char' is not supported"):
-        lm.validate(SMALL, {"unit": "char", "dataset": ["abc"], "split": "all"})
+        lm_policy.Agent.validate(SMALL, {"unit": "char", "dataset": ["abc"], "split": "all"})
 
 
 # Three fixed pairs: every episode starts from one of three states, so a few RL updates are enough to show.
@@ -150,8 +153,9 @@ PAIRS = {
 }
 
 
+@pytest.mark.slow
 def test_rl_raises_the_reward_of_a_weakly_pretrained_model(tmp_path):
-    args = lm.Args(
+    args = lm_policy.Args(
         pretrain_episodes=3,
         pretrain_epochs=40,
         lr=1e-2,
@@ -164,19 +168,19 @@ def test_rl_raises_the_reward_of_a_weakly_pretrained_model(tmp_path):
         train_episode_steps=3,
     )
     torch.manual_seed(0)
-    model, tokenizer = lm.build(PAIRS, args)
-    lm.pretrain(
+    model, tokenizer = lm_policy.build(PAIRS, args)
+    lm_policy.pretrain(
         model,
         tokenizer,
-        lm.demonstrations(PAIRS, args.pretrain_episodes, 0, 0.1),
+        lm_policy.demonstrations(PAIRS, args.pretrain_episodes, 0, 0.1),
         args,
         np.random.default_rng(0),
         progress=False,
     )
-    agent = lm.Agent(model, tokenizer, args, PAIRS)
-    before = lm.greedy_return(agent, PAIRS, 30, 100, args.gamma, args.invalid_penalty)
+    agent = lm_policy.Agent(model, tokenizer, args, PAIRS)
+    before = lm_policy.greedy_return(agent, PAIRS, 30, 100, args.gamma, args.invalid_penalty)
     logger = RunLogger(tmp_path, args.steps, {}, progress=False)
-    lm.fine_tune(model, tokenizer, PAIRS, args, logger)
+    lm_policy.fine_tune(model, tokenizer, PAIRS, args, logger)
     logger.close()
-    after = lm.greedy_return(agent, PAIRS, 30, 100, args.gamma, args.invalid_penalty)
+    after = lm_policy.greedy_return(agent, PAIRS, 30, 100, args.gamma, args.invalid_penalty)
     assert after > before + 0.1, (before, after)

@@ -122,6 +122,7 @@ def check_script(scorer: Scorer, score_of, hyp: list[str], steps: list[list[Edit
         assert scorer.apply(candidates[0]) == expected[0] == scorer.score
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("unit,metric,tokenize,stem", CASES)
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
@@ -136,6 +137,7 @@ def test_incremental_equals_library(unit: str, metric: str, tokenize: str, stem:
     check_script(scorer, lambda units: library_score(metric, units, ref, **options), hyp, steps)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("unit,metric,tokenize,stem", CASES)
 @settings(max_examples=30, deadline=None)
 @given(data=st.data())

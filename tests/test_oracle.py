@@ -78,7 +78,7 @@ def test_oracle_episodes_from_resets_take_the_edit_distance():
 
 
 def test_command_return_is_bounded_and_says_so(monkeypatch):
-    lm = pytest.importorskip("agents.lm")
+    lm = pytest.importorskip("textedit_agents.lm_policy")
     env = gym.make("TextEdit-v0", preset="tiny", max_episode_steps=5)
     env.reset(seed=0)
     base = env.unwrapped

@@ -1,4 +1,4 @@
-"""Every Python snippet of the README runs as a script, as a reader would paste it into a file.
+"""Every Python snippet of the README and of docs/ runs as a script, as a reader would paste it into a file.
 
 A snippet whose first line is ``# needs: PACKAGE ...`` is skipped where a package is missing (the
 RLlib one runs in RLlib's own environment, ``.ci/rllib``).
@@ -16,14 +16,30 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-SNIPPETS = re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(), flags=re.S | re.M)
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SNIPPETS = {
+    f"{page.stem}-{i}": code
+    for page in PAGES
+    for i, code in enumerate(re.findall(r"^```python\n(.*?)^```", page.read_text(), flags=re.S | re.M))
+}
 
 
-def test_the_readme_has_snippets():
-    assert len(SNIPPETS) >= 5
+def test_the_pages_have_snippets_and_the_readme_is_a_front_page():
+    assert len(SNIPPETS) >= 8 and any(name.startswith("README-") for name in SNIPPETS)
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 200
 
 
-@pytest.mark.parametrize("code", SNIPPETS, ids=[f"snippet{i}" for i in range(len(SNIPPETS))])
+def test_every_page_of_docs_is_linked_from_the_readme_and_every_relative_link_resolves():
+    readme = (ROOT / "README.md").read_text()
+    for page in PAGES[1:]:
+        assert f"(docs/{page.name})" in readme, page.name
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+            assert (page.parent / target).exists(), (page.name, target)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("code", SNIPPETS.values(), ids=SNIPPETS.keys())
 def test_snippet_runs_as_a_script(code, tmp_path):
     needs = re.match(r"# needs: (.*)\n", code)
     for package in needs.group(1).split() if needs else ():
@@ -49,19 +65,19 @@ def table_rows(text: str, header: str) -> list[list[str]]:
     return rows
 
 
-def test_the_readme_arguments_are_the_docstrings():
+def test_the_documented_arguments_are_the_docstrings():
     from textedit_env.env import TextEditEnv
 
-    readme = table_rows((ROOT / "README.md").read_text(), "| argument | default | meaning |")
+    readme = table_rows((ROOT / "docs" / "environment.md").read_text(), "| argument | default | meaning |")
     docstring = table_rows(TextEditEnv.__doc__, "| Argument ")
     assert readme == docstring
 
 
-def test_the_readme_presets_are_the_packages():
+def test_the_documented_presets_are_the_packages():
     from textedit_env.env import TextEditEnv
     from textedit_env.tasks import PRESETS, available_presets
 
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "tasks.md").read_text()
     rows = {row[0].split("`")[1]: row for row in table_rows(readme, "| preset | references |")}
     hidden = {row[0].split("`")[1]: row for row in table_rows(readme, "| hidden preset | references |")}
     assert set(rows) | set(hidden) == set(PRESETS)

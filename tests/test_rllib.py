@@ -1,4 +1,4 @@
-"""RLlib PPO (``agents.rllib_ppo``): masking, invalid-action counting, a 2-runner training run on Ray
+"""RLlib PPO (``textedit_agents.rllib_ppo``): masking, invalid-action counting, a 2-runner training run on Ray
 whose run directory loads and evaluates, also without Ray. Needs ``ray[rllib]`` (``.ci/rllib``
 installs it in its own environment); skipped where Ray is not installed."""
 
@@ -18,8 +18,10 @@ from ray.rllib.core.columns import Columns  # noqa: E402
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode  # noqa: E402
 from ray.rllib.utils.metrics.metrics_logger import MetricsLogger  # noqa: E402
 
-from agents import rllib_ppo  # noqa: E402
-from agents.common import Checkpoints, evaluate_with_baselines, read_manifest  # noqa: E402
+from textedit_agents import rllib_ppo  # noqa: E402
+from textedit_agents.evaluation import evaluate_with_baselines  # noqa: E402
+from textedit_agents.storage import read_manifest  # noqa: E402
+from textedit_agents.training import Checkpoints  # noqa: E402
 
 ENV_KWARGS = {"preset": "tiny"}
 ENV_CONFIG = rllib_ppo.env_config(rllib_ppo.Args(), ENV_KWARGS)
@@ -126,9 +128,9 @@ def test_run_directory_evaluates_without_ray(trained):
     _, out, _ = trained
     code = (
         "import sys; sys.modules['ray'] = None\n"  # any import of ray now fails
-        "from agents.rllib_ppo import Agent\n"
-        "from agents.common import evaluate\n"
-        "from agents.common import make_env\n"
+        "from textedit_agents.rllib_ppo import Agent\n"
+        "from textedit_agents.evaluation import evaluate\n"
+        "from textedit_agents.env_util import make_env\n"
         f"agent = Agent.load({str(out)!r})\n"
         "print(evaluate(make_env(agent.env_kwargs, agent.eval_split()), agent, 3, 0)['solve_rate'])"
     )

@@ -12,9 +12,12 @@ import numpy as np
 import pytest
 import torch
 
-from agents import dqn, qlearning
-from agents.common import Checkpoints, atomic_write
-from agents.runs import STATE, Durability, RunDirectoryError, RunInterrupted, RunLock, claim
+from textedit_agents import dqn, qlearning
+from textedit_agents.runs import STATE, Durability, RunDirectoryError, RunInterrupted, RunLock, claim
+from textedit_agents.storage import atomic_write
+from textedit_agents.training import Checkpoints
+
+ROOT = Path(__file__).parents[1]
 
 TINY = {"preset": "tiny", "num_tasks": 4, "split": "all"}
 SMALL = {"dim": 8, "num_envs": 2, "batch_size": 8, "learning_starts": 40, "buffer_size": 500}
@@ -117,9 +120,19 @@ def test_a_run_directory_belongs_to_one_run(tmp_path):
 
 
 def test_a_lock_dies_with_its_process(tmp_path):
-    code = f"from agents.runs import RunLock; from pathlib import Path; RunLock(Path({str(tmp_path)!r}))"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
-    RunLock(tmp_path).release()  # the exited process held it; nothing stale is left
+    # A process that takes the lock and then waits: while it lives, the directory is refused.
+    code = (
+        "import sys; from pathlib import Path; from textedit_agents.runs import RunLock; "
+        f"RunLock(Path({str(tmp_path)!r})); print('locked', flush=True); sys.stdin.readline()"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    assert holder.stdout.readline() == "locked\n"
+    with pytest.raises(RunDirectoryError, match=rf"in use by another run \(pid {holder.pid}\)"):
+        RunLock(tmp_path)
+    holder.communicate("\n", timeout=60)  # it exits without releasing: the kernel does
+    RunLock(tmp_path).release()
 
 
 def test_an_atomic_write_that_fails_leaves_the_previous_file(tmp_path):
@@ -137,7 +150,7 @@ def test_an_atomic_write_that_fails_leaves_the_previous_file(tmp_path):
 
 def textedit(*args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "agents.cli", *args],
+        [sys.executable, "-m", "textedit_agents.cli", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -145,6 +158,7 @@ def textedit(*args: str) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_the_run_and_resume_finishes_it(tmp_path):
     out = str(tmp_path / "run")
     common = [
@@ -180,6 +194,7 @@ def test_ctrl_c_saves_the_run_and_resume_finishes_it(tmp_path):
     assert int((tmp_path / "run" / "episodes.csv").read_text().splitlines()[-1].split(",")[0]) <= int(steps)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "content", [b"", b"\x00" * 100, np.random.default_rng(0).bytes(5000)], ids=["empty", "zeros", "random"]
 )

@@ -17,9 +17,9 @@ import pytest
 import tomllib
 import torch
 
-from agents import cli, qlearning
-from agents.common import Checkpoints
-from agents.runs import STATE, Durability, RunInterrupted
+from textedit_agents import cli, qlearning
+from textedit_agents.runs import STATE, Durability, RunInterrupted
+from textedit_agents.training import Checkpoints
 from textedit_env.env import TextEditEnv
 from textedit_env.oracle import oracle_action
 
@@ -46,7 +46,7 @@ def one_line(err: str) -> bool:
 
 def textedit(*args: str, env: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "agents.cli", *args],
+        [sys.executable, "-m", "textedit_agents.cli", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -219,18 +219,19 @@ def test_a_deeply_nested_manifest_gets_one_line(tmp_path, capsys):
 
 
 def test_a_full_disk_gets_one_line(tmp_path, capsys, monkeypatch):
-    import agents.common
+    import textedit_agents.storage
 
     def full(path, write):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(agents.common, "atomic_write", full)
+    monkeypatch.setattr(textedit_agents.storage, "atomic_write", full)
     code, err = main(
         capsys, "train", "--algo", "qlearning", "--out", str(tmp_path / "r"), "--steps", "50", "--no-progress"
     )
     assert code == 2 and one_line(err) and "No space left on device" in err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["eval", "collect", "final-eval"])
 def test_ctrl_c_anywhere_exits_130_with_one_line(tmp_path, command):
     run = tmp_path / "run"
@@ -278,6 +279,7 @@ def test_the_minari_extra_installs_what_collect_needs():
     assert any(requirement.startswith("pillow") for requirement in extras["minari"])
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_moments_then_resume_ends_with_the_uninterrupted_model(tmp_path):
     """The short form of ``python -m benchmarks.kill_resume`` (30 kills: benchmarks/results/kill_resume.md)."""
     from benchmarks.kill_resume import kill_resume

@@ -1,5 +1,5 @@
 """Third-party algorithms train on TextEdit-v0 through the public API only: SB3's own policies in
-subprocesses, and the package's shared-network policies (agents.sb3) with SB3's save/load."""
+subprocesses, and the package's shared-network policies (textedit_agents.sb3) with SB3's save/load."""
 
 import numpy as np
 import pytest
@@ -8,11 +8,13 @@ from sb3_contrib import QRDQN, MaskablePPO
 from sb3_contrib.common.maskable.utils import get_action_masks
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.vec_env import SubprocVecEnv
 
-from agents.common import evaluate, make_env
-from agents.networks import EditNetwork
-from agents.sb3 import (
+from textedit_agents.env_util import make_env
+from textedit_agents.evaluation import evaluate
+from textedit_agents.networks import EditNetwork
+from textedit_agents.sb3 import (
     MaskableTextEditPolicy,
     TextEditActorCriticPolicy,
     TextEditDQNPolicy,
@@ -29,6 +31,7 @@ def vec_env(n_envs=2, **kwargs):
     return make_vec_env(ENV_ID, n_envs=n_envs, seed=0, **kwargs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "algo, kwargs",
     [
@@ -69,6 +72,7 @@ SHARED = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algo, policy, kwargs", SHARED, ids=[a.__name__ for a, _, _ in SHARED])
 def test_shared_policies_train_pick_valid_actions_and_round_trip_through_save_and_load(tmp_path, algo, policy, kwargs):
     env = vec_env()
@@ -104,6 +108,7 @@ def test_invalid_actions_score_below_every_valid_one_without_gradient():
     assert quantiles.tolist() == [[[1.0, 2.0], [0.0, 0.0]]]
 
 
+@pytest.mark.slow
 def test_sb3_dqn_with_the_shared_policy_beats_a_random_agent():
     # Unseen test sentences after a budget of seconds (measured: 1.00 solved with seeds 0 and 1).
     kwargs = {"preset": "tiny", "max_episode_steps": 10}
@@ -124,3 +129,18 @@ def test_sb3_dqn_with_the_shared_policy_beats_a_random_agent():
     trained = evaluate(env, lambda e, obs, info: int(model.predict(obs, deterministic=True)[0]), 30, 0)
     random = evaluate(env, random_policy(0), 30, 0)
     assert trained["solve_rate"] >= 0.8 > random["solve_rate"] + 0.5
+
+
+def test_the_recommended_settings_are_the_comparisons_and_load_for_every_algorithm():
+    from benchmarks.compare import Args as CompareArgs
+    from benchmarks.trainers import GAMMA, TRAIN_EPISODE_STEPS
+    from textedit_agents.sb3 import ALGORITHMS, recommended
+
+    for name, algo in ALGORITHMS.items():
+        settings = recommended(name)
+        assert settings.algo is algo and issubclass(settings.policy, BasePolicy)
+        assert settings.kwargs["gamma"] == GAMMA and settings.max_episode_steps == TRAIN_EPISODE_STEPS
+        assert settings.n_timesteps == CompareArgs().steps
+        algo(settings.policy, make_env({"preset": "tiny"}), **settings.kwargs)  # SB3 accepts every argument
+    with pytest.raises(ValueError, match="no recommended settings for 'sac'"):
+        recommended("sac")

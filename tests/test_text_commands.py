@@ -145,6 +145,7 @@ ANY_ACTION = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(actions=st.lists(ANY_ACTION, min_size=1, max_size=6))
 def test_any_action_never_raises_and_invalid_ones_change_nothing(actions):

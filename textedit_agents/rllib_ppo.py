@@ -12,10 +12,10 @@ it with PPO (RLlib's new API stack) and sends the weights back.
   range``.)
 - Action masking: the workers' observations carry the valid-action mask
   (:class:`textedit_env.wrappers.MaskInObservation`, ``{"action_mask", "observations"}``), and
-  :class:`EditPPOModule`, an RLModule built on :class:`agents.networks.EditNetwork` as in RLlib's
+  :class:`EditPPOModule`, an RLModule built on :class:`textedit_agents.networks.EditNetwork` as in RLlib's
   ``ActionMaskingTorchRLModule`` example, sets the logit of every invalid action to the lowest
   float, so its probability is exactly 0 and no invalid action is ever sampled. The value head
-  reads the network's state summary (as :mod:`agents.sb3`'s actor-critic policies do).
+  reads the network's state summary (as :mod:`textedit_agents.sb3`'s actor-critic policies do).
 - :class:`InvalidActionCounter` counts, in the workers, every environment step and the invalid
   ones among them (``info["invalid_action"]``); :func:`train` writes both, with the run's
   throughput, into ``training.json`` of the run directory.
@@ -35,9 +35,13 @@ from typing import Any
 import gymnasium as gym
 import torch
 
-from agents.common import Checkpoints, RunLogger, check_fields, make_env, run_config, write_json
-from agents.networks import EditNetwork, Encoder, mlp
-from agents.policy import NetworkAgent, build_network, network_kwargs
+from textedit_agents.arguments import NetworkArgs, check_fields
+from textedit_agents.env_util import make_env
+from textedit_agents.logger import RunLogger
+from textedit_agents.networks import EditNetwork, mlp
+from textedit_agents.policy import NetworkAgent, build_network, network_kwargs
+from textedit_agents.storage import run_config, write_json
+from textedit_agents.training import Checkpoints
 from textedit_env.wrappers import MaskInObservation, StartAtReference
 
 try:  # Ray trains; a saved agent loads and evaluates without it
@@ -67,7 +71,9 @@ STEPS_CHECKED, INVALID_ACTIONS, EPISODES = "textedit_steps_checked", "textedit_i
 
 
 @dataclass
-class Args:
+class Args(NetworkArgs):
+    """RLlib PPO's arguments (``device`` is the learner's: the env runners act on CPU)."""
+
     steps: int = 20_000
     """environment steps, summed over the env runners (PPO stops at the first iteration past it)"""
     seed: int = 0
@@ -86,14 +92,6 @@ class Args:
     """time limit of training episodes (evaluation keeps the env's limit)"""
     reference_starts: float = 0.1
     """share of training episodes that start at their reference, where the best action is to stop"""
-    encoder: Encoder = "none"
-    """the sequence encoder along the text (none: the alignment features carry the context)"""
-    dim: int = 32
-    """network width"""
-    layers: int = 1
-    """encoder layers"""
-    heads: int = 4
-    """attention heads of the transformer encoder"""
     lr: float = 1e-3
     """Adam learning rate"""
     gamma: float = 0.5
@@ -112,19 +110,15 @@ class Args:
     """steps per gradient step"""
     num_epochs: int = 4
     """passes over each iteration's batch"""
-    device: str = "cpu"
-    """torch device of the learner (cpu, cuda); the env runners act on CPU"""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_fields(
             self,
             positive=(
                 "steps",
                 "num_envs_per_env_runner",
                 "train_episode_steps",
-                "dim",
-                "layers",
-                "heads",
                 "lr",
                 "clip_param",
                 "train_batch_size",
@@ -135,8 +129,6 @@ class Args:
             unit_interval=("reference_starts", "gamma", "gae_lambda"),
             at_most={"minibatch_size": self.train_batch_size},
         )
-        if self.encoder == "transformer" and self.dim % self.heads:
-            raise ValueError(f"dim={self.dim} must be a multiple of heads={self.heads} for the transformer encoder")
 
 
 def env_config(args: Args, env_kwargs: dict) -> dict[str, Any]:
@@ -160,6 +152,13 @@ class Agent(NetworkAgent):
     of highest logit, the mode of the trained policy."""
 
     NAME, ARGS = NAME, Args
+
+    @classmethod
+    def validate(cls, args: Args, env_kwargs: dict) -> None:
+        """Checked by ``textedit train`` before work starts: Ray is installed (the run directory of a
+        trained agent is read without it, so only training needs it)."""
+        if RAY_MISSING is not None:
+            raise RAY_MISSING
 
 
 if RAY_MISSING is None:
@@ -274,17 +273,10 @@ def learner_network(algo: Any, args: Args, env: gym.Env) -> EditNetwork:
     return network.to(args.device)
 
 
-def validate(args: Args, env_kwargs: dict) -> None:
-    """Checked by ``textedit train`` before work starts: Ray is installed (the run directory of a
-    trained agent is read without it, so only training needs it)."""
-    if RAY_MISSING is not None:
-        raise RAY_MISSING
-
-
 def train(
     args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, checkpoints: Checkpoints | None = None
 ) -> Agent:
-    validate(args, env_kwargs)
+    Agent.validate(args, env_kwargs)
     out_dir = Path(out_dir)
     torch.manual_seed(args.seed)
     env = make_env(env_kwargs)  # checks the env kwargs before Ray starts

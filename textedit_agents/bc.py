@@ -2,7 +2,7 @@
 
 The dataset is one that :func:`textedit_env.collect.collect` wrote (``textedit collect --policy
 oracle ...``): each step's observation and the action the demonstrator took. The network
-(:class:`agents.networks.EditNetwork`, as in DQN) scores every action of an observation; training
+(:class:`textedit_agents.networks.EditNetwork`, as in DQN) scores every action of an observation; training
 minimises the cross-entropy of the demonstrated action under a softmax over the *valid* actions
 only (invalid ones get a score of -inf, the mask computed from the observation), with Adam on
 random mini-batches. Steps whose action was invalid (a no-op) are left out. An episode ends as
@@ -27,15 +27,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.common import ENV_ID, Checkpoints, RunLogger, check_fields, check_finite, make_env, run_config
-from agents.networks import EditNetwork, Encoder, observation_keys
-from agents.policy import NetworkAgent, build_network, to_tensors
+from textedit_agents.arguments import NetworkArgs, check_fields
+from textedit_agents.env_util import make_env
+from textedit_agents.logger import RunLogger
+from textedit_agents.networks import EditNetwork, observation_keys
+from textedit_agents.policy import NetworkAgent, build_network, to_tensors
+from textedit_agents.storage import run_config
+from textedit_agents.training import Checkpoints, check_finite
+from textedit_env import ENV_ID
 
 NAME = "bc"
 
 
 @dataclass
-class Args:
+class Args(NetworkArgs):
     dataset: str = "textedit/easy-oracle-v0"
     """Minari dataset id of the demonstrations (write one with: textedit collect --dataset-id ID)"""
     steps: int = 2_000
@@ -48,27 +53,21 @@ class Args:
     """Adam learning rate"""
     reference_stops: bool = True
     """also imitate stop at the final text of each solved episode (the reference), which no step shows"""
-    encoder: Encoder = "none"
-    """the sequence encoder along the text (none: the alignment features carry the context)"""
-    dim: int = 32
-    """network width"""
-    layers: int = 1
-    """encoder layers"""
-    heads: int = 4
-    """attention heads of the transformer encoder"""
-    device: str = "cpu"
-    """torch device (cpu, cuda)"""
 
     def __post_init__(self) -> None:
-        check_fields(self, positive=("steps", "batch_size", "lr", "dim", "layers", "heads"), non_negative=("seed",))
-        if self.encoder == "transformer" and self.dim % self.heads:
-            raise ValueError(f"dim={self.dim} must be a multiple of heads={self.heads} for the transformer encoder")
+        super().__post_init__()
+        check_fields(self, positive=("steps", "batch_size", "lr"), non_negative=("seed",))
 
 
 class Agent(NetworkAgent):
     """The cloned policy as a greedy policy (``agent(env, obs, info) -> action``)."""
 
     NAME, ARGS = NAME, Args
+
+    @classmethod
+    def validate(cls, args: Args, env_kwargs: dict) -> None:
+        """Checked by ``textedit train`` before work starts: the dataset exists and fits the env kwargs."""
+        open_dataset(args.dataset, env_kwargs)
 
 
 def open_dataset(dataset_id: str, env_kwargs: dict) -> tuple[minari.MinariDataset, gym.Env, dict]:
@@ -90,11 +89,6 @@ def open_dataset(dataset_id: str, env_kwargs: dict) -> tuple[minari.MinariDatase
     if env.observation_space != dataset.observation_space:
         raise ValueError(f"env kwargs {env_kwargs} change the observation space of dataset {dataset_id!r}")
     return dataset, env, kwargs
-
-
-def validate(args: Args, env_kwargs: dict) -> None:
-    """Checked by ``textedit train`` before work starts: the dataset exists and fits the env kwargs."""
-    open_dataset(args.dataset, env_kwargs)
 
 
 def load_demonstrations(

@@ -55,19 +55,12 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from agents.common import (
-    Checkpoints,
-    RunLogger,
-    atomic_write,
-    check_fields,
-    check_finite,
-    eval_split,
-    linear_schedule,
-    make_env,
-    read_manifest,
-    run_config,
-    write_manifest,
-)
+from textedit_agents.agent import SavedAgent
+from textedit_agents.arguments import check_fields
+from textedit_agents.env_util import make_env
+from textedit_agents.logger import RunLogger
+from textedit_agents.storage import run_config
+from textedit_agents.training import Checkpoints, check_finite, linear_schedule
 from textedit_env.policies import oracle_policy
 from textedit_env.rollout import play_episode, rollout, step_limit
 from textedit_env.wrappers import StartAtReference
@@ -83,7 +76,6 @@ from textedit_env.wrappers.text_commands import (
 )
 
 NAME = "lm"
-CHECKPOINT = "model.pt"
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 MAX_COMMAND_TOKENS = 4  # op, position, word, end
 
@@ -154,12 +146,6 @@ class Args:
             raise ValueError(f"encoder={self.encoder!r}: expected 'lstm' or 'transformer'")
         if self.encoder == "transformer" and self.dim % 4:
             raise ValueError(f"dim={self.dim}: the Transformer encoder needs a multiple of its 4 heads")
-
-
-def validate(args: Args, env_kwargs: dict) -> None:
-    """ValueError (one line) for an environment whose texts are not words (the Args check themselves)."""
-    if env_kwargs.get("unit", "word") != "word":
-        raise ValueError(f"the lm agent reads and writes words: unit={env_kwargs['unit']!r} is not supported")
 
 
 # --------------------------------------------------------------------------- tokens
@@ -315,13 +301,16 @@ def pad(rows: list[list[int]], device: torch.device) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- agent
-class Agent:
+class Agent(SavedAgent):
     """The model as a greedy policy (``agent(env, obs, info) -> action``): argmax decoding of the
     prompt of ``env``'s state, parsed by :func:`parse_command`. A command that does not parse or is
     not valid in the state is played as an invalid action and counted in ``invalid_commands``."""
 
+    NAME, ARGS = NAME, Args
+
     def __init__(self, model: CommandModel, tokenizer: Tokenizer, args: Args, env_kwargs: dict):
-        self.model, self.tokenizer, self.args, self.env_kwargs = model.eval(), tokenizer, args, env_kwargs
+        super().__init__(args, env_kwargs)
+        self.model, self.tokenizer = model.eval(), tokenizer
         self.device = next(model.parameters()).device
         self.commands, self.invalid_commands = 0, 0
         self.last_command, self.last_error = "", ""
@@ -346,30 +335,27 @@ class Agent:
         """Share of the commands written so far that were invalid (0 before any)."""
         return self.invalid_commands / self.commands if self.commands else 0.0
 
-    def eval_split(self) -> str:
-        """The held-out split when trained on the train split, else the training split."""
-        return eval_split(self.env_kwargs)
-
-    def save(self, out_dir: Path) -> Path:
-        path = Path(out_dir) / CHECKPOINT
+    def write_checkpoint(self, path: Path) -> None:
         data = {
             "tokens": self.tokenizer.tokens,
             "state_dict": self.model.state_dict(),
             "max_prompt": _max_prompt(self.model),
         }
-        atomic_write(path, lambda tmp: torch.save(data, tmp))
-        write_manifest(out_dir, NAME, self.args, self.env_kwargs)
-        return path
+        torch.save(data, path)
 
     @classmethod
-    def load(cls, out_dir: Path, device: str | None = None) -> Agent:
-        manifest = read_manifest(out_dir, NAME)
-        args = Args(**{**manifest["args"], **({"device": device} if device else {})})
-        data = torch.load(Path(out_dir) / CHECKPOINT, map_location=args.device, weights_only=True)
+    def read_checkpoint(cls, path: Path, args: Args, env_kwargs: dict) -> Agent:
+        data = torch.load(path, map_location=args.device, weights_only=True)
         tokenizer = Tokenizer(data["tokens"])
         model = CommandModel(tokenizer, args.dim, args.encoder, args.layers, data["max_prompt"])
         model.load_state_dict(data["state_dict"])
-        return cls(model.to(args.device), tokenizer, args, manifest["env_kwargs"])
+        return cls(model.to(args.device), tokenizer, args, env_kwargs)
+
+    @classmethod
+    def validate(cls, args: Args, env_kwargs: dict) -> None:
+        """ValueError (one line) for an environment whose texts are not words (the Args check themselves)."""
+        if env_kwargs.get("unit", "word") != "word":
+            raise ValueError(f"the lm agent reads and writes words: unit={env_kwargs['unit']!r} is not supported")
 
 
 def _max_prompt(model: CommandModel) -> int:
@@ -571,7 +557,7 @@ def train(
     args: Args, env_kwargs: dict, out_dir: Path, progress: bool = True, checkpoints: Checkpoints | None = None
 ) -> Agent:
     """Pretrain on oracle demonstrations, fine-tune with RL, save into ``out_dir``."""
-    validate(args, env_kwargs)
+    Agent.validate(args, env_kwargs)
     torch.set_num_threads(1)  # a small model: more threads cost more than they save, and one is deterministic
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)

@@ -10,7 +10,7 @@ episode does bootstrap). What s and a are is the *key* (``Args.state_key``):
   sentences (``preset="tiny", num_tasks=...``, a ``dataset=[...]`` list); it cannot act on a
   sentence it never saw, and is evaluated on the split it was trained on.
 - ``"alignment"``: computed from the observation alone with the alignment features of
-  :mod:`agents.networks`: a state is (text length - reference length, words missing, words in
+  :mod:`textedit_agents.networks`: a state is (text length - reference length, words missing, words in
   surplus, whether the text is the reference), each clipped; an action is its operation and the
   context it would create or break (for an insert or replace: the agreeing context on each side,
   whether both sides join, whether the text lacks the word; for a delete or replace: the run
@@ -37,30 +37,21 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.common import (
-    Checkpoints,
-    RunLogger,
-    atomic_write,
-    check_fields,
-    check_finite,
-    eval_split,
-    linear_schedule,
-    make_env,
-    read_manifest,
-    run_config,
-    training_split,
-    write_manifest,
-)
-from agents.networks import OBSERVATION_KEYS, AlignmentFeatures
-from agents.runs import Durability, EpisodeRecorder, generator_from, generator_state, replay, resume_or_start
+from textedit_agents.agent import SavedAgent
+from textedit_agents.arguments import check_fields
+from textedit_agents.env_util import make_env, training_split
+from textedit_agents.logger import RunLogger
+from textedit_agents.networks import OBSERVATION_KEYS, AlignmentFeatures
+from textedit_agents.runs import Durability, EpisodeRecorder, generator_from, generator_state, replay, resume_or_start
+from textedit_agents.storage import run_config
+from textedit_agents.training import Checkpoints, check_finite, linear_schedule
 from textedit_env.actions import SLOT_FIRST
 from textedit_env.metrics.base import join_units
+from textedit_env.tasks import FixedTaskSet
 
 State = tuple
 EditKey = tuple
 NAME = "qlearning"
-CHECKPOINT = "qtable.json"
-RESUMABLE = True
 StateKey = Literal["exact", "alignment", "context"]
 STATE_KEYS: tuple[str, ...] = get_args(StateKey)
 
@@ -75,7 +66,7 @@ class Args:
     """exact (text, reference) states; alignment keys, which transfer to unseen sentences; context keys
     (the words around each edit), which transfer with the reference hidden"""
     gamma: float = 0.5
-    """as agents.dqn's: without a step penalty every path to the reference earns the same
+    """as textedit_agents.dqn's: without a step penalty every path to the reference earns the same
     undiscounted return, and with gamma near 1 an edit undone later looks as good as the right one"""
     alpha_start: float | None = None
     """None: 1.0 with the exact key (transitions and rewards are deterministic, so one visit is
@@ -150,11 +141,11 @@ class QTable:
         table.q = {tuple(state): {tuple(edit): float(v) for *edit, v in edits} for *state, edits in rows}
         return table
 
-    def save(self, path: Path) -> None:
-        atomic_write(path, lambda tmp: tmp.write_text(json.dumps({"q": self.rows()})))
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps({"q": self.rows()}))
 
     @classmethod
-    def load(cls, path: Path) -> QTable:
+    def read(cls, path: Path) -> QTable:
         try:
             return cls.from_rows(json.loads(path.read_text())["q"])
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError) as err:
@@ -254,19 +245,15 @@ def unseen_start_share(env_kwargs: dict, episodes: int, seed: int = 0) -> float:
     return sum(1 for n in counts.values() if n == 1) / draws
 
 
-def validate(args: Args, env_kwargs: dict) -> None:
-    """Checked by ``textedit train`` before work starts: the alignment key reads the reference."""
-    if args.state_key == "alignment" and not make_env(env_kwargs).unwrapped.observe_reference:
-        raise ValueError("state_key='alignment' reads the reference, which this environment hides; use 'context'")
-
-
-class Agent:
+class Agent(SavedAgent):
     """A Q-table as a greedy policy (``agent(env, obs, info) -> action``); it counts how many of the
     states it is asked about are in its table (``lookups``, ``known``)."""
 
+    NAME, ARGS, CHECKPOINT, RESUMABLE = NAME, Args, "qtable.json", True
+
     def __init__(self, table: QTable, args: Args, env_kwargs: dict):
-        self.table, self.args, self.env_kwargs = table, args, env_kwargs
-        self.keys = KEYS[args.state_key]
+        super().__init__(args, env_kwargs)
+        self.table, self.keys = table, KEYS[args.state_key]
         self.lookups = self.known = 0
 
     def __call__(self, env: gym.Env, obs, info: dict) -> int:
@@ -274,27 +261,74 @@ class Agent:
         self.lookups, self.known = self.lookups + 1, self.known + (state in self.table.q)
         return int(actions[self.table.best(state, edits)])
 
+    def write_checkpoint(self, path: Path) -> None:
+        self.table.write(path)
+
+    @classmethod
+    def read_checkpoint(cls, path: Path, args: Args, env_kwargs: dict) -> Agent:
+        return cls(QTable.read(path), args, env_kwargs)
+
+    @classmethod
+    def validate(cls, args: Args, env_kwargs: dict) -> None:
+        """The alignment key reads the reference."""
+        if args.state_key == "alignment" and not make_env(env_kwargs).unwrapped.observe_reference:
+            raise ValueError("state_key='alignment' reads the reference, which this environment hides; use 'context'")
+
+    @classmethod
+    def training_notes(cls, args: Args, env_kwargs: dict) -> list[str]:
+        """Which tasks a table of exact states trains on, and a warning when it cannot cover them."""
+        if args.state_key != "exact":
+            return []
+        notes, task_set = [], make_env(env_kwargs).unwrapped.task_set
+        if isinstance(task_set, FixedTaskSet):  # a finite set: say how the split divides it
+            split, trained, total = training_split(env_kwargs), len(task_set.tasks), task_set.total_tasks
+            if trained < total:
+                notes.append(
+                    f"qlearning trains on the {split!r} split: {trained} of the {total} tasks (pass "
+                    '"split": "all" in --env-kwargs to train on every task)'
+                )
+        unseen = unseen_start_share(env_kwargs, args.steps // 10)
+        if unseen > 0.5:
+            notes.append(
+                f"warning: about {unseen:.0%} of the training episodes would start in a state no earlier one "
+                f"started in: a table of exact states cannot cover this task set in {args.steps} steps (try "
+                "--state-key alignment, or --algo dqn)"
+            )
+        return notes
+
     def eval_split(self) -> str:
         """The split it was trained on (with the exact key a table knows only those sentences),
         or the held-out one when the key transfers."""
+        return training_split(self.env_kwargs) if self.args.state_key == "exact" else super().eval_split()
+
+    def evaluation_notes(self, split: str) -> list[str]:
+        self.lookups = self.known = 0
         trained = training_split(self.env_kwargs)
-        return trained if self.args.state_key == "exact" else eval_split(self.env_kwargs)
+        if self.args.state_key == "exact" and split != trained:
+            return [
+                f"note: a table of exact states knows only the states it visited on the {trained!r} split; "
+                f"on unseen sentences of the {split!r} split it can only guess"
+            ]
+        return []
 
-    def save(self, out_dir: Path) -> Path:
-        path = Path(out_dir) / CHECKPOINT
-        self.table.save(path)
-        write_manifest(out_dir, NAME, self.args, self.env_kwargs)
-        return path
-
-    @classmethod
-    def load(cls, out_dir: Path, device: str | None = None) -> Agent:
-        manifest = read_manifest(out_dir, NAME)
-        return cls(QTable.load(Path(out_dir) / CHECKPOINT), Args(**manifest["args"]), manifest["env_kwargs"])
+    def evaluation_extras(self) -> tuple[dict, list[str]]:
+        """The table's size and how many of the states met in the evaluation it held (coverage)."""
+        extras = {
+            "table_states": len(self.table.q),
+            "table_entries": sum(map(len, self.table.q.values())),
+            "states_in_table": self.known,
+            "states_met": self.lookups,
+        }
+        note = (
+            f"table: {extras['table_states']} states, {extras['table_entries']} entries; {self.known} of the "
+            f"{self.lookups} states met in the evaluation ({self.known / max(self.lookups, 1):.0%}) were in it"
+        )
+        return extras, [note]
 
 
 @dataclass
 class TrainingState:
-    """What the training loop needs to go on (see :mod:`agents.runs`)."""
+    """What the training loop needs to go on (see :mod:`textedit_agents.runs`)."""
 
     args: Args
     env_kwargs: dict
@@ -316,7 +350,7 @@ def start(args: Args, env_kwargs: dict) -> TrainingState:
 
 
 def state_dict(state: TrainingState) -> dict:
-    """The training state as plain data (see :mod:`agents.runs`)."""
+    """The training state as plain data (see :mod:`textedit_agents.runs`)."""
     return {
         "args": asdict(state.args),
         "env_kwargs": state.env_kwargs,
@@ -353,7 +387,7 @@ def train(
     the run's new total; every other argument is the saved run's)."""
     state = resume_or_start(durability, lambda: start(args, env_kwargs), restore)
     args, env_kwargs, env, rng, table = state.args, state.env_kwargs, state.env, state.rng, state.table
-    validate(args, env_kwargs)
+    Agent.validate(args, env_kwargs)
     keys = KEYS[args.state_key]
     alpha_start, alpha_end = args.alphas()
     decay = args.exploration_fraction * args.steps

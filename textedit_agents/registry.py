@@ -1,20 +1,15 @@
-"""The agents the ``textedit`` command knows, by name: adding one is one line here.
+"""The agents the ``textedit`` command knows, by name: adding one is one file (the contract is in
+:mod:`textedit_agents.agent`) and one line in :data:`AGENTS`.
 
-Each module follows one contract (see :mod:`agents.dqn` for the model): an ``Args`` dataclass whose
-fields, annotations and field docstrings become the command's options; ``train(args, env_kwargs,
-out_dir, progress, checkpoints)``; an ``Agent`` with ``save``/``load`` whose run directory carries a
-manifest naming the agent (:func:`agents.common.write_manifest`), so ``textedit eval`` reads the
-agent type from the directory's content. A module with ``RESUMABLE = True`` also takes
-``durability`` (:mod:`agents.runs`) and can be resumed; one with ``validate(args, env_kwargs)``
-has it called before work starts (a ValueError there is a usage error).
-
-Modules are imported only when used: the environment, ``textedit play`` and ``textedit collect``
-need no torch.
+``textedit eval`` reads the agent type from the run directory's manifest
+(:func:`textedit_agents.storage.write_manifest`). Modules are imported only when used: the
+environment, ``textedit play`` and ``textedit collect`` need no torch.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import inspect
 import textwrap
@@ -23,11 +18,11 @@ from pathlib import Path
 from types import ModuleType
 
 AGENTS: dict[str, str] = {
-    "dqn": "agents.dqn",
-    "qlearning": "agents.qlearning",
-    "bc": "agents.bc",
-    "rllib-ppo": "agents.rllib_ppo",
-    "lm": "agents.lm",
+    "dqn": "textedit_agents.dqn",
+    "qlearning": "textedit_agents.qlearning",
+    "bc": "textedit_agents.bc",
+    "rllib-ppo": "textedit_agents.rllib_ppo",
+    "lm": "textedit_agents.lm_policy",
 }
 """algorithm name -> module"""
 
@@ -65,25 +60,27 @@ def agent_module(algo: str) -> ModuleType:
 
 @cache
 def field_docs(cls: type) -> dict[str, str]:
-    """The docstring written under each field of a dataclass (its help text)."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    body, docs = tree.body[0].body, {}
-    for node, after in zip(body, body[1:]):
-        if (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and isinstance(after, ast.Expr)
-            and isinstance(after.value, ast.Constant)
-            and isinstance(after.value.value, str)
-        ):
-            docs[node.target.id] = " ".join(after.value.value.split())
+    """The docstring written under each field of a dataclass and of its dataclass bases (its help text)."""
+    docs: dict[str, str] = {}
+    for klass in reversed([k for k in cls.__mro__ if dataclasses.is_dataclass(k)]):
+        tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        body = tree.body[0].body
+        for node, after in zip(body, body[1:]):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                docs[node.target.id] = " ".join(after.value.value.split())
     return docs
 
 
 def load_agent(run_dir: Path, device: str | None = None):
     """The agent a run directory holds, of the type its manifest names; ValueError (one line) when
     the directory holds none or its files are unreadable."""
-    from agents.common import read_manifest  # the manifest reader needs no torch, the agents do
+    from textedit_agents.storage import read_manifest  # the manifest reader needs no torch, the agents do
 
     manifest = read_manifest(run_dir)
     if manifest["algo"] not in AGENTS:

@@ -1,9 +1,9 @@
-"""Benchmark of the reference agents; writes benchmarks/results/agents.md and agents.json.
+"""Benchmark of DQN (and tabular Q-learning) beside SB3; writes benchmarks/results/dqn_study.md and dqn_study.json.
 
-    python -m benchmarks.agents                            # every section (about 40 min on 2 cores)
-    python -m benchmarks.agents --sections speed tasks     # some sections; the others keep their committed results
-    python -m benchmarks.agents --sections                 # no section: only rebuild agents.md from agents.json
-    python -m benchmarks.agents --quick --out /tmp/agents  # a small end-to-end check
+    python -m benchmarks.dqn_study                         # every section (about 40 min on 2 cores)
+    python -m benchmarks.dqn_study --sections speed tasks  # some sections; the others keep their committed results
+    python -m benchmarks.dqn_study --sections              # no section: only rebuild the .md from the .json
+    python -m benchmarks.dqn_study --quick --out /tmp/dqn  # a small end-to-end check
 
 Sections (from the repository root):
 
@@ -40,11 +40,12 @@ import numpy as np
 import torch
 from stable_baselines3 import DQN
 
-from agents import dqn, qlearning
-from agents.common import evaluate, make_env
 from benchmarks.records import versions
 from benchmarks.suite import SUITE
 from benchmarks.trainers import TRAIN_EPISODE_STEPS
+from textedit_agents import dqn, qlearning
+from textedit_agents.env_util import make_env
+from textedit_agents.evaluation import evaluate
 from textedit_env.oracle import edit_distance
 from textedit_env.policies import greedy_policy, oracle_policy
 from textedit_env.rollout import rollout
@@ -248,8 +249,10 @@ def transfer_run(task: str, agent_name: str, seed: int, steps: int, episodes: in
                 args, {**env_kwargs, "max_episode_steps": TRAIN_EPISODE_STEPS}, Path(out), progress=False
             )
     seconds = time.perf_counter() - start
+    agent.evaluation_notes("test")  # resets what an agent counts over an evaluation
     test = evaluate(make_env(env_kwargs, "test"), agent, episodes, EVAL_SEED)
-    coverage = agent.known / agent.lookups if hasattr(agent, "lookups") else None
+    extras, _ = agent.evaluation_extras()
+    coverage = extras["states_in_table"] / extras["states_met"] if "states_met" in extras else None
     train = evaluate(make_env(env_kwargs, "train"), agent, episodes, EVAL_SEED)
     return {
         "task": task,
@@ -259,7 +262,7 @@ def transfer_run(task: str, agent_name: str, seed: int, steps: int, episodes: in
         "test_solve_rate": test["solve_rate"],
         "test_coverage": coverage,
         "train_solve_rate": train["solve_rate"],
-        "states": len(agent.table.q) if hasattr(agent, "table") else None,
+        "states": extras.get("table_states"),
     }
 
 
@@ -287,7 +290,8 @@ def speed_section(rows: list[dict], config: dict) -> list[str]:
         "## Speed: DQN against SB3 DQN, side by side",
         "",
         f'Each round trains SB3 `DQN("MultiInputPolicy")` (its defaults: `train_freq=4`, `batch_size=32`; '
-        f"with our buffer size and warm-up) and then `agents.dqn` with its defaults for {config['speed_steps']:,} "
+        f"with our buffer size and warm-up) and then `textedit_agents.dqn` with its defaults "
+        f"for {config['speed_steps']:,} "
         f"environment steps each on the same environment (training episodes cut at {TRAIN_EPISODE_STEPS} steps), "
         "one torch thread each, in one process, so both see the same machine load. Solve rate: greedy "
         f"evaluation on {config['episodes']} test episodes after that budget.",
@@ -388,7 +392,8 @@ def qlearning_section(row: dict, transfer: list[dict], config: dict) -> list[str
         f"evaluated on {config['episodes']} episodes of the test split (sentences it never saw) and of the "
         f"train split. "
         'Exact: `state_key="exact"`, (text, reference) states; alignment: `state_key="alignment"`, keys from the '
-        "observation's alignment features (the same update rule); DQN: `agents.dqn` with its defaults. Coverage: share "
+        "observation's alignment features (the same update rule); DQN: `textedit_agents.dqn` with its defaults. "
+        "Coverage: share "
         "of the test states met that were in the table.",
         "",
         "| task | agent | test solve rate (mean ± sd) | test coverage | train solve rate | table states | train s |",
@@ -429,7 +434,7 @@ def main(argv: list[str] | None = None) -> Path:
         nargs="*",
         choices=SECTIONS,
         default=list(SECTIONS),
-        help="the sections to run (none: only rebuild agents.md from agents.json)",
+        help="the sections to run (none: only rebuild dqn_study.md from dqn_study.json)",
     )
     parser.add_argument("--workers", type=int, default=2, help="training runs in parallel (tasks, ablations, transfer)")
     parser.add_argument("--quick", action="store_true", help="a small end-to-end check (tiny budgets)")
@@ -441,7 +446,7 @@ def main(argv: list[str] | None = None) -> Path:
     variants = QUICK_ABLATIONS if options.quick else tuple(ABLATIONS)
     speed_tasks = QUICK_TASKS if options.quick else SPEED_TASKS
     transfer_tasks = QUICK_TASKS if options.quick else TRANSFER_TASKS
-    data_path = options.out / "agents.json"
+    data_path = options.out / "dqn_study.json"
     # Sections not rerun keep their previous results.
     data = json.loads(data_path.read_text()) if data_path.exists() else {}
     data.update(config=config, machine=f"{platform.machine()} {platform.system()}", versions=versions())
@@ -491,7 +496,7 @@ def main(argv: list[str] | None = None) -> Path:
     lines = [
         "# Reference agents",
         "",
-        f"Produced by `python -m benchmarks.agents` on {data['machine']} ({len(os.sched_getaffinity(0))} cores), "
+        f"Produced by `python -m benchmarks.dqn_study` on {data['machine']} ({len(os.sched_getaffinity(0))} cores), "
         "one torch thread per run; runs at a time: "
         + ", ".join(f"{k} {v}" for k, v in data.get("workers", {}).items())
         + f"; {data['versions']}. "
@@ -508,7 +513,7 @@ def main(argv: list[str] | None = None) -> Path:
         lines += qlearning_section(data["qlearning"], data.get("transfer", []), data["config"])
     options.out.mkdir(parents=True, exist_ok=True)
     data_path.write_text(json.dumps(data, indent=1) + "\n")
-    md = options.out / "agents.md"
+    md = options.out / "dqn_study.md"
     md.write_text("\n".join(lines))
     print(f"wrote {md}")
     return md

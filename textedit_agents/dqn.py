@@ -1,4 +1,4 @@
-"""Double DQN with n-step returns and action masking, on the network every agent shares (:mod:`agents.networks`).
+"""Double DQN with n-step returns and action masking, on the shared network (:mod:`textedit_agents.networks`).
 
 Experience comes from ``num_envs`` environments stepped together, so one forward pass acts for
 all of them. Epsilon-greedy exploration draws an operation (stop, delete, insert, replace)
@@ -13,11 +13,11 @@ bootstraps from the state m steps later (m = n, or fewer at the end of an episod
 environment steps on a replayed batch: Huber loss against the Double DQN target (the online
 network picks the next action among the valid ones, a Polyak-averaged target network values
 it), Adam, gradient clipping. Masks are recomputed from the stored observations
-(:func:`agents.networks.action_mask`), which also covers the final observation of a vector env
+(:func:`textedit_agents.networks.action_mask`), which also covers the final observation of a vector env
 that has already reset. The network's parameter-free features of a batch are computed once and
 feed both networks.
 
-Why these defaults (measured in ``benchmarks/results/agents.md``): a discount of 0.5 because
+Why these defaults (measured in ``benchmarks/results/dqn_study.md``): a discount of 0.5 because
 every edit is paid at once, and with 0.9 an edit that a later step undoes looks almost as good
 as the right one; one update per 8 environment steps of a 64-transition batch, which trains
 faster per environment step than SB3's DQN at equal or better sample efficiency.
@@ -35,27 +35,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.common import (
-    ENV_ID,
-    Checkpoints,
-    RunLogger,
-    check_fields,
-    check_finite,
-    linear_schedule,
-    run_config,
-)
-from agents.networks import EditNetwork, Encoder, observation_keys
-from agents.policy import NetworkAgent, build_network, greedy_actions, masked_argmax, to_tensors
-from agents.runs import Durability, EpisodeRecorder, generator_from, generator_state, replay, resume_or_start
+from textedit_agents.arguments import NetworkArgs, check_fields
+from textedit_agents.logger import RunLogger
+from textedit_agents.networks import EditNetwork, observation_keys
+from textedit_agents.policy import NetworkAgent, build_network, greedy_actions, masked_argmax, to_tensors
+from textedit_agents.runs import Durability, EpisodeRecorder, generator_from, generator_state, replay, resume_or_start
+from textedit_agents.storage import run_config
+from textedit_agents.training import Checkpoints, check_finite, linear_schedule
+from textedit_env import ENV_ID
 from textedit_env.actions import ActionCodec
 from textedit_env.wrappers import StartAtReference
 
 NAME = "dqn"
-RESUMABLE = True
 
 
 @dataclass
-class Args:
+class Args(NetworkArgs):
     steps: int = 20_000
     """environment steps, summed over the environments"""
     seed: int = 0
@@ -67,14 +62,6 @@ class Args:
     episodes fill the buffer with texts far from any reference (evaluation keeps the env's limit)"""
     reference_starts: float = 0.1
     """share of training episodes that start at their reference, where the best action is to stop"""
-    encoder: Encoder = "none"
-    """the sequence encoder along the text (none: the alignment features carry the context)"""
-    dim: int = 32
-    """network width"""
-    layers: int = 1
-    """encoder layers"""
-    heads: int = 4
-    """attention heads of the transformer encoder"""
     lr: float = 1e-3
     """Adam learning rate"""
     end_lr: float | None = None
@@ -101,19 +88,15 @@ class Args:
     """share of the steps over which epsilon decays linearly"""
     max_grad_norm: float = 10.0
     """gradient clipping norm"""
-    device: str = "cpu"
-    """torch device (cpu, cuda)"""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_fields(
             self,
             positive=(
                 "steps",
                 "num_envs",
                 "train_episode_steps",
-                "dim",
-                "layers",
-                "heads",
                 "lr",
                 "n_step",
                 "buffer_size",
@@ -127,8 +110,6 @@ class Args:
         )
         if self.end_lr is not None:
             check_fields(self, non_negative=("end_lr",))
-        if self.encoder == "transformer" and self.dim % self.heads:
-            raise ValueError(f"dim={self.dim} must be a multiple of heads={self.heads} for the transformer encoder")
 
 
 OBS = ("obs", "next_obs")  # a replay buffer's two observation arrays
@@ -240,12 +221,12 @@ def explore(mask: np.ndarray, codec: ActionCodec, rng: np.random.Generator) -> i
 class Agent(NetworkAgent):
     """The Q-network as a greedy policy (``agent(env, obs, info) -> action``) on one environment."""
 
-    NAME, ARGS = NAME, Args
+    NAME, ARGS, RESUMABLE = NAME, Args, True
 
 
 @dataclass
 class TrainingState:
-    """Everything the training loop needs to go on: saved by :class:`agents.runs.Durability` (as
+    """Everything the training loop needs to go on: saved by :class:`textedit_agents.runs.Durability` (as
     :func:`state_dict`) and resumed from (:func:`restore`), so an interrupted run ends with the same
     model as an uninterrupted one."""
 

@@ -54,17 +54,15 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from typing import Literal, get_args
 
 import gymnasium as gym
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from textedit_agents.arguments import ENCODERS
 from textedit_env.actions import SLOT_FIRST, SLOT_OTHER
 
-Encoder = Literal["none", "gru", "lstm", "transformer"]
-ENCODERS: tuple[str, ...] = get_args(Encoder)
 OBSERVATION_KEYS = ("text_slots", "reference_slots", "lengths", "candidates")
 """the observation arrays the network reads with the reference observed (``candidates`` only for how
 many slots are used); see :func:`observation_keys`"""

@@ -2,8 +2,8 @@
 
 SB3's ``MultiInputPolicy`` flattens the observation into one vector and maps it through an MLP
 to one output per action id: it cannot tell which word an action writes where, and learns
-almost nothing on TextEdit-v0. These policies read the observation the way ``agents.dqn``
-does, with :class:`agents.networks.EditNetwork` (alignment features, per-position state, one
+almost nothing on TextEdit-v0. These policies read the observation the way ``textedit_agents.dqn``
+does, with :class:`textedit_agents.networks.EditNetwork` (alignment features, per-position state, one
 score per action of the env's layout), so that a comparison of algorithms compares algorithms:
 
 ==============================  =======================================  =====================
@@ -18,7 +18,7 @@ policy                          for                                      scores
 They are used through SB3's public API, and saved and loaded with SB3's ``save``/``load``::
 
     from stable_baselines3 import DQN
-    from agents.sb3 import TextEditDQNPolicy
+    from textedit_agents.sb3 import TextEditDQNPolicy
 
     model = DQN(TextEditDQNPolicy, "textedit_env:TextEdit-v0", policy_kwargs={"dim": 32})
 
@@ -43,17 +43,24 @@ one vector (``MlpLstmPolicy`` on :class:`textedit_env.wrappers.FlatObservation`)
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from gymnasium import spaces
+from sb3_contrib import QRDQN, MaskablePPO
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from sb3_contrib.qrdqn.policies import QRDQNPolicy
+from stable_baselines3 import A2C, DQN, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.torch_layers import CombinedExtractor as SB3CombinedExtractor
 from stable_baselines3.dqn.policies import DQNPolicy
 
-from agents.networks import EditNetwork, mlp
+from textedit_agents.networks import EditNetwork, mlp
 
 INVALID_LOGIT = -1e8
 """sb3-contrib's masked-logit value"""
@@ -195,3 +202,48 @@ __all__ = [
     "EditScores",
     "CombinedExtractor",
 ]
+
+
+# ----------------------------------------------------------------------------- recommended settings
+HYPERPARAMS = Path(__file__).with_name("sb3_hyperparams.yml")
+"""the recommended settings, in rl-baselines3-zoo's format"""
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {
+    "dqn": DQN,
+    "qrdqn": QRDQN,
+    "a2c": A2C,
+    "ppo": PPO,
+    "ppo_mask": MaskablePPO,
+}
+"""rl-baselines3-zoo's algorithm names"""
+ZOO_KEYS = frozenset({"policy", "n_timesteps", "env_wrapper"})
+"""keys of a zoo entry that are not the algorithm's keyword arguments"""
+
+
+@dataclass(frozen=True)
+class Recommended:
+    """Settings at which an SB3 algorithm learns with the package's policy (``HYPERPARAMS``)."""
+
+    algo: type[BaseAlgorithm]
+    policy: type[BasePolicy]
+    n_timesteps: int
+    max_episode_steps: int
+    """the time limit of training episodes (pass it in the env kwargs; evaluation keeps the env's)"""
+    kwargs: dict[str, Any]
+    """the algorithm's keyword arguments (gamma, buffer sizes, policy_kwargs...)"""
+
+
+def recommended(algo: str, env_id: str = "TextEdit-v0") -> Recommended:
+    """The recommended settings of an algorithm (a zoo name: dqn, qrdqn, a2c, ppo, ppo_mask)."""
+    entries = yaml.safe_load(HYPERPARAMS.read_text())
+    if algo not in entries or env_id not in entries[algo]:
+        raise ValueError(f"no recommended settings for {algo!r} on {env_id!r} in {HYPERPARAMS.name}")
+    entry = entries[algo][env_id]
+    module, _, name = entry["policy"].rpartition(".")
+    (wrapper,) = entry["env_wrapper"]
+    return Recommended(
+        algo=ALGORITHMS[algo],
+        policy=getattr(importlib.import_module(module), name),
+        n_timesteps=int(entry["n_timesteps"]),
+        max_episode_steps=wrapper["gymnasium.wrappers.TimeLimit"]["max_episode_steps"],
+        kwargs={key: value for key, value in entry.items() if key not in ZOO_KEYS},
+    )

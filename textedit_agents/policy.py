@@ -1,22 +1,21 @@
-"""A trained :class:`agents.networks.EditNetwork` as a greedy policy: the one agent class of every
+"""A trained :class:`textedit_agents.networks.EditNetwork` as a greedy policy: the one agent class of every
 algorithm that trains the shared network (DQN, behaviour cloning, RLlib PPO). Each subclass names
 its algorithm and its ``Args`` dataclass; the run directory holds the weights and the manifest."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.common import atomic_write, eval_split, make_env, read_manifest, write_manifest
-from agents.networks import EditNetwork
+from textedit_agents.agent import SavedAgent
+from textedit_agents.env_util import make_env
+from textedit_agents.networks import EditNetwork
 from textedit_env.metrics.base import Edit
 from textedit_env.metrics.splice import edited
-
-CHECKPOINT = "model.pt"
 
 
 def network_kwargs(args: Any) -> dict[str, Any]:
@@ -63,7 +62,7 @@ def greedy_actions(network: EditNetwork, obs: dict[str, torch.Tensor]) -> tuple[
     return masked_argmax(network.scores(features, obs), features["mask"]), features["mask"]
 
 
-class NetworkAgent:
+class NetworkAgent(SavedAgent):
     """The network as a greedy policy (``agent(env, obs, info) -> action``): the valid action of
     highest score (a Q-value, a logit) that does not bring back a text the episode has had.
 
@@ -72,13 +71,9 @@ class NetworkAgent:
     off from going round in circles to the time limit. The agent remembers the texts of the current
     episode (a new one begins when the environment's ``resets`` count changes)."""
 
-    NAME: ClassVar[str]
-    """the algorithm's name in the registry and the manifest"""
-    ARGS: ClassVar[type]
-    """its Args dataclass"""
-
     def __init__(self, network: EditNetwork, args: Any, env_kwargs: dict):
-        self.network, self.args, self.env_kwargs = network.eval(), args, env_kwargs
+        super().__init__(args, env_kwargs)
+        self.network = network.eval()
         self.device = next(network.parameters()).device
         self.visited: set[tuple[str, ...]] = set()
         self._episode: tuple[int, int] | None = None  # (env, resets) of the episode visited holds
@@ -94,21 +89,12 @@ class NetworkAgent:
         scores = self.network.scores(features, batch)[0].masked_fill(~features["mask"][0], -torch.inf)
         return first_unvisited(env, scores.cpu().numpy(), self.visited)
 
-    def eval_split(self) -> str:
-        """The held-out split when trained on the train split, else the training split."""
-        return eval_split(self.env_kwargs)
-
-    def save(self, out_dir: Path) -> Path:
-        path = Path(out_dir) / CHECKPOINT
-        atomic_write(path, lambda tmp: torch.save({"state_dict": self.network.state_dict()}, tmp))
-        write_manifest(out_dir, self.NAME, self.args, self.env_kwargs)
-        return path
+    def write_checkpoint(self, path: Path) -> None:
+        torch.save({"state_dict": self.network.state_dict()}, path)
 
     @classmethod
-    def load(cls, out_dir: Path, device: str | None = None) -> NetworkAgent:
-        manifest = read_manifest(out_dir, cls.NAME)
-        args = cls.ARGS(**{**manifest["args"], **({"device": device} if device else {})})
-        data = torch.load(Path(out_dir) / CHECKPOINT, map_location=args.device, weights_only=True)
-        network = build_network(make_env(manifest["env_kwargs"]), args)
+    def read_checkpoint(cls, path: Path, args: Any, env_kwargs: dict) -> NetworkAgent:
+        data = torch.load(path, map_location=args.device, weights_only=True)
+        network = build_network(make_env(env_kwargs), args)
         network.load_state_dict(data["state_dict"])
-        return cls(network.to(args.device), args, manifest["env_kwargs"])
+        return cls(network.to(args.device), args, env_kwargs)

@@ -36,7 +36,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.common import MANIFEST, RunDirectoryError, atomic_write, open_no_follow, write_json
+from textedit_agents.storage import MANIFEST, RunDirectoryError, atomic_write, open_no_follow, write_json
 
 LOCK = ".lock"
 STATE = "training_state.pt"

@@ -1,4 +1,4 @@
-"""The ``textedit`` command (also ``python -m textedit_env``): train and evaluate agents, collect
+"""The ``textedit`` command (also ``python -m textedit_agents``): train and evaluate agents, collect
 datasets, or edit a text yourself.
 
     textedit train [--algo ALGO] [--env-kwargs JSON] [--steps N] [--seed S] [--out DIR] [--resume | --overwrite]
@@ -25,18 +25,13 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, NoReturn
 
-from agents.common import (
-    MAX_SEED,
-    RunDirectoryError,
-    TrainingDiverged,
-    evaluate_with_baselines,
-    format_table,
-    make_env,
-    read_manifest,
-    training_split,
-    write_json,
-)
-from agents.registry import AGENTS, MissingDependency, agent_module, field_docs, load_agent, missing_dependency
+from textedit_agents.agent import Agent
+from textedit_agents.arguments import MAX_SEED
+from textedit_agents.env_util import make_env, training_split
+from textedit_agents.evaluation import evaluate_with_baselines, format_table
+from textedit_agents.registry import AGENTS, MissingDependency, agent_module, field_docs, load_agent, missing_dependency
+from textedit_agents.storage import RunDirectoryError, read_manifest, write_json
+from textedit_agents.training import TrainingDiverged
 from textedit_env.play import INTERRUPTED
 from textedit_env.policies import BASELINES
 from textedit_env.tasks import SPLITS
@@ -290,7 +285,7 @@ def check_device(device: str | None) -> None:
 def run_train(args: argparse.Namespace) -> int:
     import torch
 
-    from agents.runs import Durability, RunInterrupted, StopOnSignal, claim
+    from textedit_agents.runs import Durability, RunInterrupted, StopOnSignal, claim
 
     torch.set_num_threads(1)  # small networks: one thread is as fast and keeps runs reproducible
     module = agent_module(args.algo)
@@ -309,14 +304,13 @@ def run_train(args: argparse.Namespace) -> int:
     check_env_kwargs(args.env_kwargs)
     if args.env_kwargs.get("observation_mode", "ids") != "ids":
         raise UsageError('the agents read the "ids" observations; drop observation_mode from --env-kwargs')
-    if hasattr(module, "validate"):
-        try:
-            module.validate(algo_args, args.env_kwargs)
-        except ModuleNotFoundError as err:
-            raise missing_dependency(err, f"--algo {args.algo}") from None
-        except ValueError as err:
-            raise UsageError(str(err)) from None
-    resumable = getattr(module, "RESUMABLE", False)
+    try:
+        module.Agent.validate(algo_args, args.env_kwargs)
+    except ModuleNotFoundError as err:
+        raise missing_dependency(err, f"--algo {args.algo}") from None
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    resumable = module.Agent.RESUMABLE
     if args.resume and not resumable:
         raise UsageError(f"--algo {args.algo} cannot resume a run")
     out = args.out or Path("runs") / f"{args.algo}-seed{algo_args.seed}"
@@ -332,8 +326,8 @@ def run_train(args: argparse.Namespace) -> int:
     except RunDirectoryError as err:
         raise UsageError(str(err)) from None
     try:
-        if args.algo == "qlearning" and algo_args.state_key == "exact" and not args.resume:
-            warn_about_table_size(args.env_kwargs, algo_args.steps)
+        for note in [] if args.resume else module.Agent.training_notes(algo_args, args.env_kwargs):
+            print(note, file=sys.stderr)
         durability = (
             Durability(out, args.algo, args.checkpoint_every, args.resume, given.get("steps")) if resumable else None
         )
@@ -408,64 +402,22 @@ def where_files_are(out: Path) -> str:
     return "\n".join(lines)
 
 
-def warn_about_table_size(env_kwargs: dict, steps: int) -> None:
-    """Say which tasks a table of exact states trains on, and warn when it cannot cover them."""
-    from agents import qlearning
-    from textedit_env.tasks import FixedTaskSet
-
-    task_set = make_env(env_kwargs).unwrapped.task_set
-    if isinstance(task_set, FixedTaskSet):  # a finite set: say how the split divides it
-        split, trained, total = training_split(env_kwargs), len(task_set.tasks), task_set.total_tasks
-        if trained < total:
-            print(
-                f'qlearning trains on the {split!r} split: {trained} of the {total} tasks (pass "split": "all" in '
-                "--env-kwargs to train on every task)",
-                file=sys.stderr,
-            )
-    unseen = qlearning.unseen_start_share(env_kwargs, steps // 10)
-    if unseen > 0.5:
-        print(
-            f"warning: about {unseen:.0%} of the training episodes would start in a state no earlier one started in: "
-            f"a table of exact states cannot cover this task set in {steps} steps (try --state-key alignment, or "
-            "--algo dqn)",
-            file=sys.stderr,
-        )
-
-
 # ------------------------------------------------------------------ eval
-def evaluate_agent(agent, episodes: int, seed: int, split: str | None, progress: bool = False) -> dict:
+def evaluate_agent(agent: Agent, episodes: int, seed: int, split: str | None, progress: bool = False) -> dict:
     """The agent beside the oracle and a random agent, on its default evaluation split unless one is
-    given; for a table, also how many of the states met were in it (one line on stderr)."""
-    from agents import qlearning
-
+    given, with what only this agent reports (its notes on stderr)."""
     split = split or agent.eval_split()
     check_env_kwargs(agent.env_kwargs, split=split)
-    tabular, trained = isinstance(agent, qlearning.Agent), training_split(agent.env_kwargs)
-    if tabular:
-        if agent.args.state_key == "exact" and split != trained:
-            print(
-                f"note: a table of exact states knows only the states it visited on the {trained!r} split; "
-                f"on unseen sentences of the {split!r} split it can only guess",
-                file=sys.stderr,
-            )
-        agent.lookups = agent.known = 0
+    for note in agent.evaluation_notes(split):
+        print(note, file=sys.stderr)
     result = {
         **evaluate_with_baselines(agent.env_kwargs, agent, episodes, seed, split, progress),
-        "trained_split": trained,
+        "trained_split": training_split(agent.env_kwargs),
     }
-    if tabular:
-        result.update(
-            table_states=len(agent.table.q),
-            table_entries=sum(map(len, agent.table.q.values())),
-            states_in_table=agent.known,
-            states_met=agent.lookups,
-        )
-        print(
-            f"table: {result['table_states']} states, {result['table_entries']} entries; {agent.known} of the "
-            f"{agent.lookups} states met in the evaluation ({agent.known / max(agent.lookups, 1):.0%}) were in it",
-            file=sys.stderr,
-        )
-    return result
+    extras, notes = agent.evaluation_extras()
+    for note in notes:
+        print(note, file=sys.stderr)
+    return {**result, **extras}
 
 
 def run_eval(args: argparse.Namespace) -> int:

@@ -1,1 +1,0 @@
-"""Reference agents for TextEdit-v0: tabular Q-learning, DQN, and the ``textedit`` command."""

@@ -1,0 +1,122 @@
+"""Greedy evaluation of an agent beside the oracle and a random agent on the same episodes, and
+the table ``textedit`` prints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import gymnasium as gym
+import numpy as np
+
+from textedit_agents.env_util import make_env
+from textedit_env.lm import NGramLM
+from textedit_env.metrics import library_score
+from textedit_env.policies import Policy, oracle_policy, random_policy
+from textedit_env.rollout import rollout
+
+
+def evaluate(
+    env: gym.Env,
+    policy: Policy,
+    episodes: int,
+    seed: int,
+    lm: NGramLM | None = None,
+    on_episode: Callable[[], object] | None = None,
+) -> dict[str, float | None]:
+    """Run ``episodes`` episodes (episode i resets with seed + i, so runs with the same seed see the
+    same tasks) and average solve rate, return, initial and final score (the reward's metric; the
+    initial one is what stopping at once scores), steps (over all
+    episodes and over the solved ones), the share of episodes cut by the time limit, the share of
+    steps whose action was invalid, and the final
+    texts' BLEU and ROUGE-L; with ``lm``, also the perplexity of the final texts under it."""
+    base = env.unwrapped
+    solved, truncations, returns, initial, scores, steps, bleu, rouge, finals = [], [], [], [], [], [], [], [], []
+    invalid = 0
+    for i in range(episodes):
+        obs, info = env.reset(seed=seed + i)
+        initial.append(base.outcome()["score"])
+        episode = list(rollout(env, policy, obs, info))
+        last, outcome = episode[-1], base.outcome()  # the outcome: privileged, what a hidden reference keeps back
+        invalid += sum(bool(step.info["invalid_action"]) for step in episode)
+        solved.append(outcome["solved"])
+        truncations.append(last.truncated and not last.terminated)
+        returns.append(sum(step.reward for step in episode))
+        scores.append(outcome["score"])
+        steps.append(len(episode))
+        text, references = base.text_units, base.references
+        bleu.append(library_score("bleu", text, *references, unit=base.unit, tokenize=base.tokenize))
+        rouge.append(library_score("rougeL", text, *references, unit=base.unit, use_stemmer=base.use_stemmer))
+        finals.append(text)
+        if on_episode is not None:
+            on_episode()
+    solved_steps = [n for n, s in zip(steps, solved) if s]
+    result = {
+        "solve_rate": float(np.mean(solved)),
+        "mean_return": float(np.mean(returns)),
+        "mean_initial_score": float(np.mean(initial)),
+        "mean_final_score": float(np.mean(scores)),
+        "mean_steps": float(np.mean(steps)),
+        "mean_solved_steps": float(np.mean(solved_steps)) if solved_steps else None,  # JSON null when none was solved
+        "truncated_rate": float(np.mean(truncations)),
+        "invalid_action_rate": invalid / max(sum(steps), 1),
+        "mean_final_bleu": float(np.mean(bleu)),
+        "mean_final_rougeL": float(np.mean(rouge)),
+    }
+    if lm is not None:
+        result["final_perplexity"] = lm.perplexity(finals)
+    return result
+
+
+def evaluate_with_baselines(
+    env_kwargs: dict, policy: Policy, episodes: int, seed: int, split: str, progress: bool = False
+) -> dict:
+    """The agent's evaluation plus the oracle's and a random agent's on the same episodes; the
+    perplexity of final texts is under a trigram model of the task set's training split. With
+    ``progress``, a bar over the episodes of the three."""
+    env = make_env(env_kwargs, split)
+    lm = NGramLM(order=3).fit(env.unwrapped.task_set.training_references())
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=3 * episodes, unit="episode", desc="evaluating", dynamic_ncols=True, leave=False)
+    tick = bar.update if bar is not None else None
+    result = {"split": split, "episodes": episodes, "seed": seed, **evaluate(env, policy, episodes, seed, lm, tick)}
+    for name, baseline in (("oracle", oracle_policy), ("random", random_policy(seed))):
+        for key, value in evaluate(env, baseline, episodes, seed, lm, tick).items():
+            result[f"{name}_{key}"] = value
+    if bar is not None:
+        bar.close()
+    return result
+
+
+TABLE_COLUMNS = {
+    "solve_rate": "solve_rate",
+    "mean_return": "return",
+    "mean_final_score": "final_score",
+    "mean_final_bleu": "final_bleu",
+    "mean_final_rougeL": "final_rougeL",
+    "final_perplexity": "perplexity",
+    "mean_steps": "steps",
+    "invalid_action_rate": "invalid",
+}
+"""result key -> column label of :func:`format_table`"""
+
+
+def format_table(result: dict) -> str:
+    """The agent, random and oracle side by side."""
+    trained = result.get("trained_split")
+    where = (
+        ""
+        if trained is None
+        else ", the split it trained on"
+        if trained == result["split"]
+        else f" (held out: it trained on {trained!r})"
+    )
+    lines = [
+        f"{result['episodes']} episodes of the {result['split']!r} split{where} (seed {result['seed']})",
+        f"{'':8}" + "".join(f"{label:>13}" for label in TABLE_COLUMNS.values()),
+    ]
+    for name, prefix in (("agent", ""), ("random", "random_"), ("oracle", "oracle_")):
+        lines.append(f"{name:8}" + "".join(f"{result[prefix + key]:>13.3f}" for key in TABLE_COLUMNS))
+    return "\n".join(lines)
