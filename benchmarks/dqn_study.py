@@ -120,7 +120,7 @@ QUICK_ABLATIONS = ("defaults", "3-step returns")
 
 
 # ----------------------------------------------------------------------------- runs
-def train_dqn(env_kwargs: dict, args: dqn.Args) -> tuple[dqn.Agent, float]:
+def timed_dqn(env_kwargs: dict, args: dqn.Args) -> tuple[dqn.Agent, float]:
     """Train on the train split; the agent and its training wall time."""
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as out:
@@ -141,7 +141,7 @@ def stop_rate_at_reference(env_kwargs: dict, policy: Callable, episodes: int) ->
 def task_run(task: str, seed: int, steps: int, episodes: int) -> dict:
     """DQN with its default arguments on one task and seed, evaluated on the test split."""
     env_kwargs = TASKS[task]
-    agent, seconds = train_dqn(env_kwargs, dqn.Args(steps=steps, seed=seed))
+    agent, seconds = timed_dqn(env_kwargs, dqn.Args(steps=steps, seed=seed))
     result = evaluate(make_env(env_kwargs, "test"), agent, episodes, EVAL_SEED)
     return {
         "task": task,
@@ -164,7 +164,7 @@ def baselines(task: str, episodes: int) -> dict:
 
 def ablation_run(variant: str, seed: int, steps: int, episodes: int) -> dict:
     env_kwargs = TASKS[ABLATION_TASK]
-    agent, seconds = train_dqn(env_kwargs, dqn.Args(steps=steps, seed=seed, **ABLATIONS[variant]))
+    agent, seconds = timed_dqn(env_kwargs, dqn.Args(steps=steps, seed=seed, **ABLATIONS[variant]))
     result = evaluate(make_env(env_kwargs, "test"), agent, episodes, EVAL_SEED)
     return {"variant": variant, "seed": seed, "steps_per_second": steps / seconds, **result}
 
@@ -188,7 +188,7 @@ def speed_round(task: str, steps: int, seed: int, episodes: int) -> dict:
     start = time.perf_counter()
     model.learn(steps)
     sb3_rate = steps / (time.perf_counter() - start)
-    agent, seconds = train_dqn(env_kwargs, args)
+    agent, seconds = timed_dqn(env_kwargs, args)
     test = make_env(env_kwargs, "test")
     sb3_solve = evaluate(test, lambda e, obs, info: int(model.predict(obs, deterministic=True)[0]), episodes, EVAL_SEED)
     return {

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.stats import optimality_gap, probability_of_improvement, separated, stratified_bootstrap_ci
-from benchmarks.suite import ALGORITHMS, BASELINES, HIDDEN, SUITE
+from benchmarks.suite import ALGORITHMS, HIDDEN, NON_LEARNERS, SUITE
 from benchmarks.trainers import TRAIN_EPISODE_STEPS
 
 
@@ -30,7 +30,7 @@ def report(records: list[dict], resamples: int) -> str:
         return r["mean_return"] / oracle[r["task"]]
 
     budgets = sorted({r["steps"] for r in runs})
-    seeds = sorted({len(v) for (t, a), v in by.items() if a not in BASELINES})
+    seeds = sorted({len(v) for (t, a), v in by.items() if a not in NON_LEARNERS})
     lines = [
         "# Algorithm comparison on the TextEdit task suite",
         "",
@@ -83,7 +83,7 @@ def report(records: list[dict], resamples: int) -> str:
                     m: stratified_bootstrap_ci([[f(r) for r in by[(t, a)]]], resamples=resamples)
                     for m, f in (("solve", lambda r: r["solve_rate"]), ("fraction", fraction))
                 }
-        learners = {a: cis[(t, a)]["solve"] for a in algorithms if (t, a) in cis and a not in BASELINES}
+        learners = {a: cis[(t, a)]["solve"] for a in algorithms if (t, a) in cis and a not in NON_LEARNERS}
         if learners:
             leader, tied = separated(learners)
             others = (
@@ -173,7 +173,7 @@ def hidden_report(runs: list[dict], resamples: int) -> list[str]:
     cis = {
         key: stratified_bootstrap_ci([[normalized(r) for r in group]], resamples=resamples) for key, group in by.items()
     }
-    budgets = sorted({r["steps"] for r in runs if r["algorithm"] not in BASELINES})
+    budgets = sorted({r["steps"] for r in runs if r["algorithm"] not in NON_LEARNERS})
     lines = [
         "",
         "## Hidden-reference tracks",
@@ -202,7 +202,7 @@ def hidden_report(runs: list[dict], resamples: int) -> list[str]:
                 f"{np.mean([r['truncated_rate'] for r in group]):.3f} | "
                 f"{np.mean([r['train_seconds'] for r in group]):.0f} |"
             )
-    learners = [a for a in algorithms if a not in BASELINES]
+    learners = [a for a in algorithms if a not in NON_LEARNERS]
     lines += [
         "",
         "### Which learners the intervals separate",

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.throughput import machine, steps_per_second
+from benchmarks.throughput import machine_description, steps_per_second
 from textedit_agents import rllib_ppo
 
 PROJECTED_RUNNERS = (1, 2, 4, 8, 16, 32, 64)
@@ -118,7 +118,7 @@ def report(
         "# Throughput: RLlib PPO (`textedit_agents.rllib_ppo`) with 1 and 2 env runners",
         "",
         f"Command: `{' '.join(['python -m benchmarks.rllib_throughput', *args.argv])}`",
-        f"Machine: {os.cpu_count()} CPU cores, {machine()}; ray {version('ray')}, torch {version('torch')}",
+        f"Machine: {os.cpu_count()} CPU cores, {machine_description()}; ray {version('ray')}, torch {version('torch')}",
         f"Run time: {seconds:.0f} s",
         "",
         f"PPO with the agent's default Args: {defaults.num_envs_per_env_runner} environments per runner, "

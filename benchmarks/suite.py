@@ -173,4 +173,4 @@ ALGORITHMS: dict[str, Algorithm] = {
     "dqn": Algorithm(train_dqn, f"`textedit_agents.dqn` with its default `Args` ({dqn.Args()})"),
     **sb3_algorithms(),
 }
-BASELINES = ("random", "stop", "fluency", "greedy", "oracle")
+NON_LEARNERS = ("random", "stop", "fluency", "greedy", "oracle")

@@ -197,7 +197,7 @@ def batch_scoring(words: list[str], states: int, rng: np.random.Generator) -> tu
     return batch / candidates * 1e6, library / candidates * 1e6, candidates / states
 
 
-def machine() -> str:
+def machine_description() -> str:
     cpu = (
         next(
             (
@@ -219,7 +219,7 @@ def report(args, rows, rates, batch) -> str:
         "# Throughput: incremental rewards against the libraries",
         "",
         f"Command: `python benchmarks/throughput.py --steps {args.steps} --seed {args.seed}`",
-        f"Machine: {machine()}",
+        f"Machine: {machine_description()}",
         "",
         "Ratios compare two timings taken side by side in the same process; absolute times vary",
         "from run to run on a shared machine, the ratios much less.",

@@ -478,7 +478,7 @@ def fine_tune(
     counts the states the ``rl_envs`` environments go through, not the steps of the copies that score
     the samples."""
     device = next(model.parameters()).device
-    reference = copy.deepcopy(model).requires_grad_(False).eval()
+    frozen = copy.deepcopy(model).requires_grad_(False).eval()
     optimizer = torch.optim.Adam(model.parameters(), lr=args.rl_lr)
     generator = torch.Generator().manual_seed(args.seed)
     envs = [
@@ -511,8 +511,8 @@ def fine_tune(
         mask = torch.cat([torch.ones_like(samples[:, :1], dtype=torch.bool), samples[:, :-1] != 0], 1) & (samples != 0)
         logp = model.token_logprobs(repeated, samples, tokenizer.bos)
         with torch.no_grad():
-            ref_logp = reference.token_logprobs(repeated, samples, tokenizer.bos)
-        log_ratio = (ref_logp - logp).masked_fill(~mask, 0.0)
+            frozen_logp = frozen.token_logprobs(repeated, samples, tokenizer.bos)
+        log_ratio = (frozen_logp - logp).masked_fill(~mask, 0.0)
         kl = (log_ratio.exp() - log_ratio - 1).sum(1)
         advantage = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32, device=device)
         loss = (-advantage * (logp * mask).sum(1) + args.kl_coef * kl).mean()
