@@ -44,6 +44,18 @@ def one_line(err: str) -> bool:
     )
 
 
+def wait_for_cpu(process: subprocess.Popen, seconds: float, timeout: float = 300) -> None:
+    """Wait until ``process`` has used ``seconds`` of CPU time (a wall-clock wait is too short on a
+    loaded machine, where imports alone can take longer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        if (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") >= seconds:
+            return
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1]
+        time.sleep(0.2)
+
+
 def textedit(*args: str, env: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "textedit_agents.cli", *args],
@@ -246,7 +258,7 @@ def test_ctrl_c_anywhere_exits_130_with_one_line(tmp_path, command):
                        "--eval-episodes", "1000000", "--no-progress", "--env-kwargs", json.dumps(TINY)),
     }[command]  # fmt: skip
     process = textedit(*args, env={"MINARI_DATASETS_PATH": str(tmp_path / "minari")})
-    time.sleep(8)  # imports, training: well into the long loop
+    wait_for_cpu(process, 6.0)  # imports, training: well into the long loop, however loaded the machine
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "Traceback" not in err and err.strip().endswith("interrupted"), err
