@@ -155,6 +155,9 @@ def textedit(*args: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).parents[1],
+        # A library an earlier test loaded may have left SIGINT ignored in this process; a child would
+        # inherit that (Python then installs no KeyboardInterrupt handler), so it gets the default back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 

@@ -64,6 +64,9 @@ def textedit(*args: str, env: dict | None = None) -> subprocess.Popen:
         text=True,
         cwd=ROOT,
         env={**os.environ, **(env or {})},
+        # A library an earlier test loaded may have left SIGINT ignored in this process; a child would
+        # inherit that (Python then installs no KeyboardInterrupt handler), so it gets the default back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
