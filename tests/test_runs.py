@@ -148,6 +148,11 @@ def test_an_atomic_write_that_fails_leaves_the_previous_file(tmp_path):
     assert path.read_text() == "good" and [p.name for p in tmp_path.iterdir()] == ["model.pt"]
 
 
+def default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def textedit(*args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "textedit_agents.cli", *args],
@@ -155,9 +160,9 @@ def textedit(*args: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).parents[1],
-        # A library an earlier test loaded may have left SIGINT ignored in this process; a child would
-        # inherit that (Python then installs no KeyboardInterrupt handler), so it gets the default back.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        # A library an earlier test loaded may have left SIGINT ignored or blocked in this process; a
+        # child would inherit that (Python then installs no KeyboardInterrupt handler), so it gets the default.
+        preexec_fn=default_sigint,
     )
 
 

@@ -56,6 +56,11 @@ def wait_for_cpu(process: subprocess.Popen, seconds: float, timeout: float = 300
         time.sleep(0.2)
 
 
+def default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def textedit(*args: str, env: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "textedit_agents.cli", *args],
@@ -64,9 +69,9 @@ def textedit(*args: str, env: dict | None = None) -> subprocess.Popen:
         text=True,
         cwd=ROOT,
         env={**os.environ, **(env or {})},
-        # A library an earlier test loaded may have left SIGINT ignored in this process; a child would
-        # inherit that (Python then installs no KeyboardInterrupt handler), so it gets the default back.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        # A library an earlier test loaded may have left SIGINT ignored or blocked in this process; a
+        # child would inherit that (Python then installs no KeyboardInterrupt handler), so it gets the default.
+        preexec_fn=default_sigint,
     )
 
 
