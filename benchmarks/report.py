@@ -15,6 +15,12 @@ def interval(value: tuple[float, float, float]) -> str:
     return f"{value[0]:.3f} [{value[1]:.3f}, {value[2]:.3f}]"
 
 
+def recorded_mean(group: list[dict], key: str) -> str:
+    """The mean of ``key`` over the runs that recorded it (runs before it was measured did not), or -."""
+    values = [r[key] for r in group if r.get(key) is not None]
+    return f"{np.mean(values):.2f}" if values else "-"
+
+
 def report(records: list[dict], resamples: int) -> str:
     every_run = [r for r in records if r["kind"] == "run"]
     sittings = [r for r in records if r["kind"] == "sitting"]
@@ -50,7 +56,9 @@ def report(records: list[dict], resamples: int) -> str:
         f"stratified-bootstrap confidence interval ({resamples} resamples; rliable's method). Return / oracle: "
         f"mean test "
         "return over the oracle's on the same episodes. Solved steps: mean length of the solved episodes over the "
-        "oracle's. Cut: share of episodes that ran to the time limit. Steps/s: training environment steps per "
+        "oracle's. Stops: share of episodes started at the reference in which it stops at once; detours: share of "
+        "solved episodes with an edit undone or redone (both - for runs recorded before they were measured). "
+        "Cut: share of episodes that ran to the time limit. Steps/s: training environment steps per "
         "second of training time (baselines: of evaluation).",
         "",
         "## Tasks",
@@ -102,9 +110,9 @@ def report(records: list[dict], resamples: int) -> str:
         "curves), which separates learners that all end at the top.",
         "",
         "| task | algorithm | seeds | solve rate IQM [95% CI] | early | return / oracle IQM [95% CI] | solved "
-        "steps | cut | "
+        "steps | stops | detours | cut | "
         "train s | steps/s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in tasks:
         for a in algorithms:
@@ -121,6 +129,7 @@ def report(records: list[dict], resamples: int) -> str:
                 f"| {t} | {a} | {len(group)} | {interval(cis[(t, a)]['solve'])} | {early_text} | "
                 f"{interval(cis[(t, a)]['fraction'])} | "
                 f"{f'{np.mean(solved) / oracle_steps:.2f}' if solved else '-'} | "
+                f"{recorded_mean(group, 'stop_rate')} | {recorded_mean(group, 'detour_rate')} | "
                 f"{np.mean([r['truncated_rate'] for r in group]):.3f} | "
                 f"{np.mean([r['train_seconds'] for r in group]):.0f} | "
                 f"{np.mean([r['steps_per_second'] for r in group]):.0f} |"
@@ -186,8 +195,8 @@ def hidden_report(runs: list[dict], resamples: int) -> list[str]:
         f"{' / '.join(f'{b:,}' for b in budgets) or '-'} environment steps (baselines do not train).",
         "",
         "| task | algorithm | reads | seeds | normalized IQM [95% CI] | final score | no edit | solve rate | steps "
-        "| cut | train s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| stops | cut | train s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in tasks:
         for a in algorithms:
@@ -199,7 +208,7 @@ def hidden_report(runs: list[dict], resamples: int) -> list[str]:
                 f"{np.mean([r['mean_final_score'] for r in group]):.3f} | "
                 f"{np.mean([r['mean_initial_score'] for r in group]):.3f} | "
                 f"{np.mean([r['solve_rate'] for r in group]):.3f} | {np.mean([r['mean_steps'] for r in group]):.2f} | "
-                f"{np.mean([r['truncated_rate'] for r in group]):.3f} | "
+                f"{recorded_mean(group, 'stop_rate')} | {np.mean([r['truncated_rate'] for r in group]):.3f} | "
                 f"{np.mean([r['train_seconds'] for r in group]):.0f} |"
             )
     learners = [a for a in algorithms if a not in NON_LEARNERS]

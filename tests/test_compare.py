@@ -130,3 +130,15 @@ def test_optimality_gap_and_probability_of_improvement_as_rliable_defines_them()
     assert probability_of_improvement([[1, 2], [5]], [[0, 0], [5]], resamples=200)[0] == pytest.approx((1 + 0.5) / 2)
     point, low, high = probability_of_improvement([[0.2, 0.4, 0.6]], [[0.1, 0.3, 0.5]], resamples=500)
     assert point == pytest.approx(6 / 9) and low <= point <= high
+
+
+@pytest.mark.slow
+def test_the_stopping_benchmark_records_each_cell_once_and_reports_the_targets(tmp_path, capsys):
+    from benchmarks import stopping
+
+    md = stopping.main(["--quick", "--out", str(tmp_path)]).read_text()
+    assert "| dqn, pretrain_episodes=20, steps=300 | easy | bleu | 0 |" in md
+    assert "| bc, pretrain_episodes=20, steps=300 | easy | bleu | 0 |" in md
+    stopping.main(["--quick", "--out", str(tmp_path)])  # a rerun trains nothing
+    assert len((tmp_path / "stopping.jsonl").read_text().splitlines()) == 2
+    assert "seed 0:" not in capsys.readouterr().out.split("wrote")[1]

@@ -13,12 +13,15 @@ An agent module (one file, registered by one line in :mod:`textedit_agents.regis
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import gymnasium as gym
 
+from textedit_agents.editing import EditResult, edit
 from textedit_agents.env_util import eval_split
 from textedit_agents.storage import atomic_write, read_manifest, write_manifest
 
@@ -35,6 +38,10 @@ class Agent(Protocol):
     def eval_split(self) -> str: ...
 
     def save(self, out_dir: Path) -> Path: ...
+
+    def with_env_kwargs(self, env_kwargs: dict) -> Agent: ...
+
+    def edit(self, source: str, reference: str | Sequence[str] | None = None) -> EditResult: ...
 
     @classmethod
     def load(cls, out_dir: Path, device: str | None = None) -> Agent: ...
@@ -80,6 +87,19 @@ class SavedAgent:
         has_device = any(f.name == "device" for f in dataclasses.fields(cls.ARGS))
         args = cls.ARGS(**{**manifest["args"], **({"device": device} if device and has_device else {})})
         return cls.read_checkpoint(Path(out_dir) / cls.CHECKPOINT, args, manifest["env_kwargs"])
+
+    # --------------------------------------------------------------- use
+    def with_env_kwargs(self, env_kwargs: dict) -> SavedAgent:
+        """The agent acting in an environment made with ``env_kwargs`` (another dataset, reward, or
+        sizes; ``textedit eval --env-kwargs``); ValueError (one line) when what it learned cannot
+        act there. This default suits an agent that reads nothing sized by the environment."""
+        other = copy.copy(self)
+        other.env_kwargs = env_kwargs
+        return other
+
+    def edit(self, source: str, reference: str | Sequence[str] | None = None) -> EditResult:
+        """The agent's edits of ``source`` toward ``reference``: :func:`textedit_agents.editing.edit`."""
+        return edit(self, source, reference)
 
     # --------------------------------------------------------------- hooks
     @classmethod

@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 
 from textedit_agents.agent import Agent
 from textedit_agents.arguments import MAX_SEED
+from textedit_agents.editing import EditResult
 from textedit_agents.env_util import make_env, training_split
 from textedit_agents.evaluation import evaluate_with_baselines, format_table
 from textedit_agents.registry import AGENTS, MissingDependency, agent_module, field_docs, load_agent, missing_dependency
@@ -34,7 +35,7 @@ from textedit_agents.storage import RunDirectoryError, read_manifest, write_json
 from textedit_agents.training import TrainingDiverged
 from textedit_env.play import INTERRUPTED
 from textedit_env.policies import BASELINES
-from textedit_env.tasks import SPLITS
+from textedit_env.tasks import BUNDLED, SPLITS
 
 
 class UsageError(Exception):
@@ -141,6 +142,15 @@ def build_parser(algo: str | None = None) -> Parser:
         "train (a table of exact states: the split it was trained on)",
     )
     evaluate.add_argument("--seed", type=seed_int, default=1000, help="episode i resets with seed + i")
+    evaluate.add_argument(
+        "--env-kwargs",
+        type=env_kwargs_arg,
+        default={},
+        metavar="JSON",
+        help="TextEdit-v0 keyword arguments that replace the run's own (another dataset, reward, ...)",
+    )
+    evaluate.add_argument("--source", help="edit this one text (with --reference) and print each edit")
+    evaluate.add_argument("--reference", help="the reference of --source")
     evaluate.add_argument("--device", help="torch device of a network (default: the one it trained on)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -168,6 +178,7 @@ def build_parser(algo: str | None = None) -> Parser:
     play.add_argument("--seed", type=seed_int, default=None)
     play.add_argument("--source", help="start from this text (with --reference)")
     play.add_argument("--reference", help="edit toward this reference")
+    play.add_argument("--agent", type=Path, metavar="RUN", help="watch the agent of this run directory play")
     play.set_defaults(run=run_play)
     return parser
 
@@ -259,7 +270,18 @@ def env_kwargs_arg(text: str) -> dict:
         raise argparse.ArgumentTypeError(f"not valid JSON ({err}): {text!r}") from None
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError(f"expected a JSON object of keyword arguments, got {text!r}")
-    return value
+    return absolute_paths(value)
+
+
+def absolute_paths(env_kwargs: dict) -> dict:
+    """``dataset`` and ``lm`` given as paths of existing files, made absolute: a run's configuration
+    then works from any directory (a bundled dataset's name stays a name)."""
+    resolved = dict(env_kwargs)
+    for key in ("dataset", "lm"):
+        value = resolved.get(key)
+        if isinstance(value, str) and value not in BUNDLED and Path(value).exists():
+            resolved[key] = str(Path(value).resolve())
+    return resolved
 
 
 def check_env_kwargs(env_kwargs: dict, **extra: Any):
@@ -395,9 +417,13 @@ def where_files_are(out: Path) -> str:
     lines += [
         "columns: solve_rate   share of episodes that end at the reference",
         "         return       summed reward = final minus initial score of the reward's metric",
-        "         final_score  the reward's metric at the end; final_bleu, final_rougeL: sacrebleu, rouge-score",
+        "         final        the reward's metric at the end (--json adds sacrebleu's BLEU, rouge-score's ROUGE-L)",
+        "         stop_rate    share of episodes started at the reference in which it stops at once",
+        "         excess       solved episodes' steps over the oracle's on the same episodes (1: none wasted)",
+        "         detours      share of solved episodes with an edit later undone or redone",
+        "         truncated    share of episodes cut by the time limit; steps: mean episode length",
+        "         invalid      share of steps with an invalid action",
         "         perplexity   of the final texts under a trigram model of the training references",
-        "         steps        mean episode length; invalid: share of steps with an invalid action",
     ]
     return "\n".join(lines)
 
@@ -421,18 +447,42 @@ def evaluate_agent(agent: Agent, episodes: int, seed: int, split: str | None, pr
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    if not args.dir.is_dir():
-        raise UsageError(f"no run directory {str(args.dir)!r}")
+    if (args.source is None) != (args.reference is None):
+        raise UsageError("--source and --reference go together")
+    agent = load_run(args.dir, args.device)
+    if args.env_kwargs:
+        env_kwargs = {**agent.env_kwargs, **args.env_kwargs}
+        check_env_kwargs(env_kwargs)
+        try:
+            agent = agent.with_env_kwargs(env_kwargs)
+        except ValueError as err:
+            raise UsageError(f"--env-kwargs: {err}") from None
+    if args.source is not None:
+        try:
+            result = agent.edit(args.source, args.reference)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+        print(json.dumps(dataclasses.asdict(result)) if args.json else format_edits(result))
+        return 0
+    result = evaluate_agent(agent, args.episodes, args.seed, args.split, not args.no_progress)
+    print(json.dumps(result) if args.json else format_table(result))
+    return 0
+
+
+def load_run(run_dir: Path, device: str | None) -> Agent:
+    """The agent of a run directory for eval and play, or a UsageError; notes an interrupted run."""
+    if not run_dir.is_dir():
+        raise UsageError(f"no run directory {str(run_dir)!r}")
     try:
         import torch
 
         torch.set_num_threads(1)
     except ModuleNotFoundError as err:
-        raise missing_dependency(err, "textedit eval") from None
-    check_device(args.device)
+        raise missing_dependency(err, "a trained agent") from None
+    check_device(device)
     try:
-        agent = load_agent(args.dir, args.device)
-        stopped = read_manifest(args.dir).get("interrupted_at_step")
+        agent = load_agent(run_dir, device)
+        stopped = read_manifest(run_dir).get("interrupted_at_step")
     except ValueError as err:
         raise UsageError(str(err)) from None
     if stopped is not None:
@@ -441,9 +491,20 @@ def run_eval(args: argparse.Namespace) -> int:
             "(textedit train --resume continues it)",
             file=sys.stderr,
         )
-    result = evaluate_agent(agent, args.episodes, args.seed, args.split, not args.no_progress)
-    print(json.dumps(result) if args.json else format_table(result))
-    return 0
+    return agent
+
+
+def format_edits(result: EditResult) -> str:
+    """One line per edit, then the final text and the score before and after."""
+    lines = [f"source: {result.source}"]
+    for number, (op, position, word) in enumerate(result.edits, start=1):
+        lines.append(f"{number:>4}. {op} {position}" + ("" if word is None else f" {word!r}"))
+    ending = "stopped" if result.stopped else "cut by the step limit"
+    count = len(result.edits)
+    lines.append(f"text:   {result.text}   ({count} edit{'' if count == 1 else 's'}, {ending})")
+    if result.score_before is not None:
+        lines.append(f"score:  {result.score_before:.4f} -> {result.score_after:.4f}")
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ collect, play
@@ -469,9 +530,18 @@ def run_play(args: argparse.Namespace) -> int:
 
     if (args.source is None) != (args.reference is None):
         raise UsageError("--source and --reference go together")
-    check_env_kwargs(args.env_kwargs)
+    env_kwargs, agent = args.env_kwargs, None
+    if args.agent is not None:
+        agent = load_run(args.agent, None)
+        env_kwargs = {**agent.env_kwargs, **env_kwargs}
+        if args.env_kwargs:
+            try:
+                agent = agent.with_env_kwargs(env_kwargs)
+            except ValueError as err:
+                raise UsageError(f"--env-kwargs: {err}") from None
+    check_env_kwargs(env_kwargs)
     try:
-        return play(args.env_kwargs, args.seed, args.source, args.reference)
+        return play(env_kwargs, args.seed, args.source, args.reference, agent=agent)
     except ValueError as err:
         raise UsageError(str(err)) from None
 

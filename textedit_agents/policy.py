@@ -89,6 +89,34 @@ class NetworkAgent(SavedAgent):
         scores = self.network.scores(features, batch)[0].masked_fill(~features["mask"][0], -torch.inf)
         return first_unvisited(env, scores.cpu().numpy(), self.visited)
 
+    def with_env_kwargs(self, env_kwargs: dict) -> NetworkAgent:
+        """The same weights in a network built for the environment of ``env_kwargs``: nothing in the
+        network is sized by the text length or the candidate slots (a Transformer encoder's
+        positions aside), so it acts on longer texts and other candidates. With the reference
+        hidden it reads vocabulary ids, which must then mean the same words."""
+        env = make_env(env_kwargs).unwrapped
+        trained = make_env(self.env_kwargs).unwrapped
+        if env.observe_reference != trained.observe_reference:
+            raise ValueError(
+                f"the agent trained with observe_reference={trained.observe_reference}, "
+                f"these env kwargs make observe_reference={env.observe_reference}"
+            )
+        if not env.observe_reference and env.vocabulary.itos != trained.vocabulary.itos:
+            raise ValueError(
+                "with the reference hidden the network reads vocabulary ids: these env kwargs make another "
+                f"vocabulary ({len(env.vocabulary)} words, {len(trained.vocabulary)} in training)"
+            )
+        network = build_network(env, self.args).to(self.device)
+        saved = self.network.state_dict()
+        for name, value in network.state_dict().items():
+            if saved[name].shape != value.shape:
+                raise ValueError(
+                    f"the network's {name} has shape {tuple(saved[name].shape)}, these env kwargs need "
+                    f"{tuple(value.shape)} (max_length={env.max_length}; the agent trained with {trained.max_length})"
+                )
+        network.load_state_dict(saved)
+        return type(self)(network, self.args, env_kwargs)
+
     def write_checkpoint(self, path: Path) -> None:
         torch.save({"state_dict": self.network.state_dict()}, path)
 

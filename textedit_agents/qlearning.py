@@ -321,7 +321,8 @@ class Agent(SavedAgent):
         }
         note = (
             f"table: {extras['table_states']} states, {extras['table_entries']} entries; {self.known} of the "
-            f"{self.lookups} states met in the evaluation ({self.known / max(self.lookups, 1):.0%}) were in it"
+            f"{self.lookups} states met in the evaluation ({self.known / max(self.lookups, 1):.0%}; the stop_rate "
+            "probes at the references count too) were in it"
         )
         return extras, [note]
 

@@ -77,9 +77,10 @@ def field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
-def load_agent(run_dir: Path, device: str | None = None):
+def load_agent(run_dir: str | Path, device: str | None = None):
     """The agent a run directory holds, of the type its manifest names; ValueError (one line) when
     the directory holds none or its files are unreadable."""
+    run_dir = Path(run_dir)
     from textedit_agents.storage import read_manifest  # the manifest reader needs no torch, the agents do
 
     manifest = read_manifest(run_dir)

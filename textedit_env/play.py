@@ -8,7 +8,9 @@ can drive a whole session with a list of lines::
          input=lambda prompt: next(lines), output=print)
 
 Episodes follow one another until ``q`` or the end of input (exit code 0); Ctrl-C ends the
-session with exit code 130. A refused command says why (the word is already there, the
+session with exit code 130. With an ``agent`` (any policy, e.g. a trained agent: ``textedit play
+--agent RUN``), an empty line lets it take the next step, shown with the action it chose; the
+other commands still work, so one can also step in. A refused command says why (the word is already there, the
 positions the current text allows, a word that is not a candidate). The text is shown plain;
 ``hint`` toggles showing the remaining edits (a minimal alignment) and the oracle's next edit.
 """
@@ -22,6 +24,7 @@ import gymnasium as gym
 from textedit_env import ENV_ID
 from textedit_env.metrics.base import join_units
 from textedit_env.oracle import oracle_action
+from textedit_env.policies import Policy
 from textedit_env.render import marked_text
 
 HELP = """commands:
@@ -30,6 +33,7 @@ HELP = """commands:
   r POS WORD   replace unit POS by WORD
   s            stop (end the episode)
   hint         show or hide the remaining edits and the oracle's next edit
+  (empty)      with an agent: its next step
   h            this help
   q            quit
 positions count from 0; WORD must be one of the episode's words"""
@@ -46,16 +50,17 @@ def play(
     reference: str | None,
     input: Callable[[str], str] = input,
     output: Callable[[str], None] = print,
+    agent: Policy | None = None,
 ) -> int:
     """Play episodes of ``TextEdit-v0(**env_kwargs)`` from commands read with ``input``; the
     exit code (0, or 130 on Ctrl-C). ``source`` and ``reference`` go together: the pair every
     episode starts from (else the task set draws one). Bad arguments raise ``ValueError`` (an
-    unknown ``env_kwargs`` name: ``TypeError``)."""
+    unknown ``env_kwargs`` name: ``TypeError``). With ``agent``, an empty line is its step."""
     if (source is None) != (reference is None):
         raise ValueError("source and reference go together: pass both or neither")
     options = None if reference is None else {"source": source, "reference": reference}
     env = gym.make(ENV_ID, **env_kwargs)
-    session = _Session(env, output)
+    session = _Session(env, output, agent)
     try:
         session.new_episode(seed, options)
         while True:
@@ -78,16 +83,18 @@ def play(
 class _Session:
     """The state of a play session: the environment, the hint switch and the episode's tally."""
 
-    def __init__(self, env: gym.Env, output: Callable[[str], None]):
-        self.env, self.output = env, output
+    def __init__(self, env: gym.Env, output: Callable[[str], None], agent: Policy | None = None):
+        self.env, self.output, self.agent = env, output, agent
         self.hints, self.ended = False, False
         self.steps, self.total = 0, 0.0
+        self.observation, self.info = None, {}
 
     def new_episode(self, seed: int | None, options: dict | None) -> None:
-        self.env.reset(seed=seed, options=options)
+        self.observation, self.info = self.env.reset(seed=seed, options=options)
         self.steps, self.total, self.ended = 0, 0.0, False
         self.show()
-        self.output(f"words: {' '.join(self.env.unwrapped.candidates)}    (h for help, hint for hints)")
+        helps = "Enter: the agent's next step, h for help" if self.agent else "h for help, hint for hints"
+        self.output(f"words: {' '.join(self.env.unwrapped.candidates)}    ({helps})")
 
     def show(self) -> None:
         base = self.env.unwrapped
@@ -118,10 +125,16 @@ class _Session:
                 self.show()
         elif action is not None:
             self.step(action)
+        elif self.agent is not None:
+            action = self.agent(self.env, self.observation, self.info)
+            op, position, word = self.env.unwrapped.decode_action(action)
+            self.output(f"agent: {op}" + ("" if op == "stop" else f" {position}") + (f" {word}" if word else ""))
+            self.step(action)
         return True
 
     def step(self, action: int) -> None:
-        _, reward, terminated, truncated, info = self.env.step(action)
+        self.observation, reward, terminated, truncated, info = self.env.step(action)
+        self.info = info
         self.steps, self.total = self.steps + 1, self.total + reward
         self.show()
         self.output(f"reward {reward:+.4f}  score {info['score']:.4f}  return {self.total:+.4f}")

@@ -1,0 +1,201 @@
+"""Do the agents stop, and without detours? Writes benchmarks/results/stopping.md (and stopping.jsonl).
+
+    python -m benchmarks.stopping                                  # every cell (resumable: done cells are kept)
+    python -m benchmarks.stopping --agents dqn --rewards chrf      # some cells
+    python -m benchmarks.stopping --agents dqn --set step_cost=0   # other arguments (a row of their own)
+    python -m benchmarks.stopping --report                         # only rebuild the .md
+    python -m benchmarks.stopping --quick --out /tmp/stopping      # a small end-to-end check
+
+Each agent trains with its default arguments (its default budget) on the train split of each task,
+once per reward (BLEU, ROUGE-L, chrF), and is evaluated greedily on 200 episodes of the test split
+(sentences it never saw) with the measures solve rate alone hides (:func:`textedit_agents.evaluation.evaluate`):
+``stop_rate`` (started at the reference, it stops at once), ``excess_steps`` (solved steps over the
+oracle's on the same episodes), ``detour_rate`` (solved episodes with an edit undone or redone) and
+the share of episodes cut by the time limit. The tasks are the bundled presets and a user's file
+(``benchmarks/data/docs_long.txt``: 200 documentation sentences of 10-30 words, written for this
+benchmark; no agent trained on it before this).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from benchmarks.records import append, machine, read_results, versions
+from textedit_agents.env_util import make_env
+from textedit_agents.evaluation import evaluate
+from textedit_agents.registry import agent_module
+
+RESULTS = Path(__file__).parent / "results"
+DOCS_FILE = Path(__file__).parent / "data" / "docs_long.txt"
+TASKS: dict[str, dict] = {
+    "easy": {"preset": "easy"},
+    "medium": {"preset": "medium"},
+    "english": {"preset": "english"},
+    "english-long": {"preset": "english-long"},
+    "docs-file": {"dataset": str(DOCS_FILE), "corruptions": [1, 4], "num_distractors": 4},
+}
+REWARDS = ("bleu", "rougeL", "chrf")
+AGENTS = ("dqn", "bc", "lm")
+EVAL_SEED = 1000
+EPISODES = 200
+TARGETS = {
+    "stop_rate": (">=", 0.95),
+    "excess_steps": ("<=", 1.2),
+    "truncated_rate": ("<=", 0.02),
+    "solve_rate": (">=", 0.95),
+}
+"""issue 22's targets for DQN at its default budget"""
+QUICK = {
+    "tasks": ("easy",),
+    "rewards": ("bleu",),
+    "agents": ("dqn", "bc"),
+    "args": {"steps": 300, "pretrain_episodes": 20},
+    "episodes": 5,
+}
+
+
+def trained_agent(agent: str, env_kwargs: dict, seed: int, overrides: dict, out: Path):
+    """``agent`` trained as a user would with its defaults (and ``overrides``): DQN and the LM policy on
+    the task, BC on ``textedit collect``'s default 300 oracle episodes of it."""
+    module = agent_module(agent)
+    args = module.Args(seed=seed, **{k: v for k, v in overrides.items() if hasattr(module.Args, k)})
+    if agent != "bc":
+        return module.train(args, env_kwargs, out, progress=False)
+    from textedit_env.collect import collect
+
+    os.environ["MINARI_DATASETS_PATH"] = str(out / "datasets")  # a temporary directory of this run's own
+    collect("oracle", 300, env_kwargs, "textedit/demonstrations-v0", seed=seed * 300)
+    return module.train(dataclasses.replace(args, dataset="textedit/demonstrations-v0"), {}, out, progress=False)
+
+
+def run(agent: str, task: str, reward: str, seed: int, episodes: int, overrides: dict) -> dict:
+    """Train ``agent`` on the task with that reward; its evaluation on the test split."""
+    torch.set_num_threads(1)
+    env_kwargs = {**TASKS[task], "reward": reward}
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        trained = trained_agent(agent, env_kwargs, seed, overrides, Path(out))
+    seconds = time.perf_counter() - start
+    result = evaluate(make_env(env_kwargs, "test"), trained, episodes, EVAL_SEED)
+    return {
+        "agent": agent,
+        "overrides": overrides,
+        "task": task,
+        "reward": reward,
+        "seed": seed,
+        "train_seconds": seconds,
+        **result,
+    }
+
+
+def label(record: dict) -> str:
+    """The agent, with the arguments that differ from its defaults."""
+    overrides = record.get("overrides") or {}
+    return record["agent"] + "".join(f", {key}={value}" for key, value in sorted(overrides.items()))
+
+
+def cell(value: float | None, target: tuple[str, float] | None = None) -> str:
+    if value is None:
+        return "-"
+    text = f"{value:.3f}"
+    if target is not None:
+        op, bound = target
+        missed = value < bound if op == ">=" else value > bound
+        text = f"**{text}**" if missed else text
+    return text
+
+
+def report(records: list[dict], out: Path) -> Path:
+    columns = ("solve_rate", "stop_rate", "excess_steps", "detour_rate", "truncated_rate", "mean_steps")
+    lines = [
+        "# Stopping and detours",
+        "",
+        "Produced by `python -m benchmarks.stopping` (see its docstring for what is measured); "
+        f"{records[0]['machine'] if records else ''}; {records[0]['versions'] if records else ''}.",
+        f"Each agent with its default arguments (or those named beside it), trained on the train split, evaluated "
+        f"on {EPISODES} test episodes "
+        f"(reset seeds {EVAL_SEED}+i). In bold: a value that misses issue 22's target "
+        "(stop_rate >= 0.95, excess_steps <= 1.2, truncated <= 0.02, solve >= 0.95).",
+        "",
+        "| agent | task | reward | seed | " + " | ".join(columns) + " | train s |",
+        "|---|---|---|---|" + "---|" * (len(columns) + 1),
+    ]
+    order = {name: i for i, name in enumerate(AGENTS)}
+    tasks = {name: i for i, name in enumerate(TASKS)}
+    for r in sorted(
+        records, key=lambda r: (order[r["agent"]], label(r), tasks[r["task"]], REWARDS.index(r["reward"]), r["seed"])
+    ):
+        values = " | ".join(cell(r[c], TARGETS.get(c)) for c in columns)
+        lines.append(
+            f"| {label(r)} | {r['task']} | {r['reward']} | {r['seed']} | {values} | {r['train_seconds']:.0f} |"
+        )
+    lines += [
+        "",
+        "Tasks: "
+        + "; ".join(f"{name}: `{kwargs}`" for name, kwargs in TASKS.items()).replace(
+            str(DOCS_FILE), "benchmarks/data/docs_long.txt"
+        )
+        + ".",
+        "",
+    ]
+    path = out / "stopping.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", nargs="+", choices=AGENTS, default=list(AGENTS))
+    parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
+    parser.add_argument("--rewards", nargs="+", choices=REWARDS, default=list(REWARDS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="agent arguments other than the defaults (JSON values)",
+    )
+    parser.add_argument("--report", action="store_true", help="only rebuild stopping.md from stopping.jsonl")
+    parser.add_argument("--quick", action="store_true", help="a small end-to-end check (tiny budgets)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    options = parser.parse_args(argv)
+    results = options.out / "stopping.jsonl"
+    overrides = {key: json.loads(value) for key, _, value in (item.partition("=") for item in options.set)}
+    episodes = EPISODES
+    if options.quick:
+        options.agents, options.tasks, options.rewards = QUICK["agents"], QUICK["tasks"], QUICK["rewards"]
+        overrides, episodes = {**QUICK["args"], **overrides}, QUICK["episodes"]
+    if not options.report:
+        done = {(label(r), r["task"], r["reward"], r["seed"]) for r in read_results(results)}
+        for agent in options.agents:
+            for task in options.tasks:
+                for reward in options.rewards:
+                    for seed in options.seeds:
+                        if (label({"agent": agent, "overrides": overrides}), task, reward, seed) in done:
+                            continue
+                        record = run(agent, task, reward, seed, episodes, overrides)
+                        append(results, {**record, "machine": machine(), "versions": versions()})
+                        print(
+                            f"{agent} {task} {reward} seed {seed}: "
+                            + ", ".join(
+                                f"{k} {cell(record[k])}"
+                                for k in ("solve_rate", "stop_rate", "excess_steps", "detour_rate", "truncated_rate")
+                            ),
+                            flush=True,
+                        )
+    path = report(read_results(results), options.out)
+    print(f"wrote {path}")
+    return path
+
+
+if __name__ == "__main__":
+    main()
