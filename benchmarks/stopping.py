@@ -6,7 +6,8 @@
     python -m benchmarks.stopping --report                         # only rebuild the .md
     python -m benchmarks.stopping --quick --out /tmp/stopping      # a small end-to-end check
 
-Each agent trains with its default arguments (its default budget) on the train split of each task,
+Each agent trains with its default arguments (its default budget; Q-learning with ``--set
+state_key=alignment``, the key that transfers to unseen sentences) on the train split of each task,
 once per reward (BLEU, ROUGE-L, chrF), and is evaluated greedily on 200 episodes of the test split
 (sentences it never saw) with the measures solve rate alone hides (:func:`textedit_agents.evaluation.evaluate`):
 ``stop_rate`` (started at the reference, it stops at once), ``excess_steps`` (solved steps over the
@@ -43,7 +44,7 @@ TASKS: dict[str, dict] = {
     "docs-file": {"dataset": str(DOCS_FILE), "corruptions": [1, 4], "num_distractors": 4},
 }
 REWARDS = ("bleu", "rougeL", "chrf")
-AGENTS = ("dqn", "bc", "lm")
+AGENTS = ("dqn", "bc", "qlearning", "lm")
 EVAL_SEED = 1000
 EPISODES = 200
 TARGETS = {
@@ -151,6 +152,14 @@ def report(records: list[dict], out: Path) -> Path:
     return path
 
 
+def parsed(value: str) -> object:
+    """A --set value: JSON (numbers, true, null), else the string itself."""
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", nargs="+", choices=AGENTS, default=list(AGENTS))
@@ -169,7 +178,7 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--out", type=Path, default=RESULTS)
     options = parser.parse_args(argv)
     results = options.out / "stopping.jsonl"
-    overrides = {key: json.loads(value) for key, _, value in (item.partition("=") for item in options.set)}
+    overrides = {key: parsed(value) for key, _, value in (item.partition("=") for item in options.set)}
     episodes = EPISODES
     if options.quick:
         options.agents, options.tasks, options.rewards = QUICK["agents"], QUICK["tasks"], QUICK["rewards"]

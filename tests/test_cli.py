@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -105,15 +104,12 @@ def test_a_table_is_evaluated_on_what_it_was_trained_on_and_says_so(tmp_path):
     assert trained.returncode == 0, trained.stderr
     assert "trains on the 'train' split: 2 of the 3 tasks" in trained.stderr
     assert "20 episodes of the 'train' split, the split it trained on" in trained.stdout
-    # every state of the evaluation's episodes is in the table; the 20 stop_rate probes, which start at the
-    # references, are not: training never starts there
-    known, met = map(int, re.search(r"(\d+) of the (\d+) states met", trained.stderr).groups())
-    assert known + 20 == met
+    assert "(100%; the stop_rate probes" in trained.stderr  # every state met, the probes at the references too
     assert "warning" not in trained.stderr  # two start states: the table covers them
 
     evaluated = json.loads(textedit("eval", str(out), "--episodes", "20", "--json").stdout)
     assert evaluated["split"] == evaluated["trained_split"] == "train" and evaluated["solve_rate"] == 1.0
-    assert evaluated["states_in_table"] + 20 == evaluated["states_met"]
+    assert evaluated["states_in_table"] == evaluated["states_met"] > 0
 
     unseen = textedit("eval", str(out), "--episodes", "5", "--split", "all", "--json")
     assert "knows only the states it visited" in unseen.stderr

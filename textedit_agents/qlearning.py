@@ -48,6 +48,7 @@ from textedit_agents.training import Checkpoints, check_finite, linear_schedule
 from textedit_env.actions import SLOT_FIRST
 from textedit_env.metrics.base import join_units
 from textedit_env.tasks import FixedTaskSet
+from textedit_env.wrappers import StartAtReference
 
 State = tuple
 EditKey = tuple
@@ -79,6 +80,10 @@ class Args:
     """exploration rate after exploration_fraction of the steps"""
     exploration_fraction: float = 0.6
     """fraction of the steps over which epsilon and alpha decay linearly"""
+    reference_starts: float = 0.1
+    """share of training episodes that start at their reference, where the best action is to stop
+    (as textedit_agents.dqn's: an episode that reaches the reference ends there, so the table would
+    otherwise never hold that state)"""
 
     def __post_init__(self) -> None:
         if self.state_key not in STATE_KEYS:
@@ -87,7 +92,7 @@ class Args:
             self,
             positive=("steps",),
             non_negative=("seed",),
-            unit_interval=("gamma", "epsilon_start", "epsilon_end", "exploration_fraction"),
+            unit_interval=("gamma", "epsilon_start", "epsilon_end", "exploration_fraction", "reference_starts"),
         )
         for name in ("alpha_start", "alpha_end"):
             if getattr(self, name) is not None:
@@ -343,9 +348,15 @@ class TrainingState:
     episode_length: int = 0
 
 
+def training_env(args: Args, env_kwargs: dict) -> EpisodeRecorder:
+    """The environment training steps: a share of its episodes starts at the reference, and how each
+    began is recorded (for a resume)."""
+    return EpisodeRecorder(StartAtReference(make_env(env_kwargs), args.reference_starts))
+
+
 def start(args: Args, env_kwargs: dict) -> TrainingState:
     """A new run's state: an empty table, the environment reset with the seed."""
-    env = EpisodeRecorder(make_env(env_kwargs))
+    env = training_env(args, env_kwargs)
     obs, info = env.reset(seed=args.seed)
     return TrainingState(args, env_kwargs, QTable(), env, np.random.default_rng(args.seed), obs, info)
 
@@ -368,7 +379,7 @@ def restore(data: dict, steps: int | None = None) -> TrainingState:
     """The training state of :func:`state_dict`'s data, the environment replayed to where it was;
     ``steps``: the run's new total (None: its own)."""
     args = Args(**{**data["args"], **({"steps": steps} if steps is not None else {})})
-    env = EpisodeRecorder(make_env(data["env_kwargs"]))
+    env = training_env(args, data["env_kwargs"])
     obs, info = replay(env, data["env"])
     table, rng = QTable.from_rows(data["table"]), generator_from(data["rng"])
     state = TrainingState(args, data["env_kwargs"], table, env, rng, obs, info, data["step"])
