@@ -115,7 +115,15 @@ def cell(value: float | None, target: tuple[str, float] | None = None) -> str:
 
 
 def report(records: list[dict], out: Path) -> Path:
-    columns = ("solve_rate", "stop_rate", "excess_steps", "detour_rate", "truncated_rate", "mean_steps")
+    columns = (
+        "solve_rate",
+        "mean_final_score",
+        "stop_rate",
+        "excess_steps",
+        "detour_rate",
+        "truncated_rate",
+        "mean_steps",
+    )
     lines = [
         "# Stopping and detours",
         "",
@@ -124,7 +132,9 @@ def report(records: list[dict], out: Path) -> Path:
         f"Each agent with its default arguments (or those named beside it), trained on the train split, evaluated "
         f"on {EPISODES} test episodes "
         f"(reset seeds {EVAL_SEED}+i). In bold: a value that misses issue 22's target "
-        "(stop_rate >= 0.95, excess_steps <= 1.2, truncated <= 0.02, solve >= 0.95).",
+        "(stop_rate >= 0.95, excess_steps <= 1.2, truncated <= 0.02, solve >= 0.95). mean_final_score: the "
+        "reward's metric at the end (ROUGE ignores punctuation, so a text that differs from the reference only "
+        "there scores 1.0 unsolved, and an agent that pays for its steps rightly leaves it).",
         "",
         "| agent | task | reward | seed | " + " | ".join(columns) + " | train s |",
         "|---|---|---|---|" + "---|" * (len(columns) + 1),
