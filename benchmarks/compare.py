@@ -4,6 +4,7 @@
     python -m benchmarks.compare --tasks easy-bleu --algorithms dqn sb3-dqn-shared --seeds 5
     python -m benchmarks.compare --report                          # only rebuild the report from the results file
     python -m benchmarks.compare --quick --results /tmp/c.jsonl --out /tmp/c   # a small end-to-end check
+    python -m benchmarks.compare --tasks easy-bleu --ray-address HEAD_IP:6379   # each run a task on a Ray cluster
 
 Every algorithm trains on the ``train`` split of a suite task (:mod:`benchmarks.suite`) for the
 same number of environment steps, and is evaluated greedily (deterministically) on the same
@@ -12,7 +13,9 @@ of training on ``curve_episodes`` episodes (learning curves), and at the end on 
 
 Each finished run is appended at once to the results file (JSON lines; one line per run, and
 one per sitting with its command and wall time); a rerun skips the runs the file already holds,
-so a long benchmark survives interruption and can be spread over several sittings. The report
+so a long benchmark survives interruption and can be spread over several sittings. Runs go through
+a local process pool, or with ``--ray-address`` through a Ray cluster (one task per run, retried
+when its worker is lost); either way only this process writes the results file. The report
 (``compare.md``, ``learning_curves.png``) is rebuilt from the results file alone: per task and
 algorithm, the interquartile mean (IQM) over seeds of the solve rate and of the return as a
 fraction of the oracle's, each with a 95% stratified-bootstrap confidence interval (rliable's
@@ -22,6 +25,7 @@ method), which algorithm leads and which ones its interval does not separate fro
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import signal
 import sys
 import time
@@ -42,6 +46,12 @@ from textedit_agents.training import Checkpoints
 from textedit_env.policies import Policy
 
 RESULTS = Path(__file__).parent / "results"
+ROOT = Path(__file__).parents[1]
+RAY_MEMORY = 2 * 2**30
+"""bytes a run reserves on Ray: about 0.4 GB of libraries and data, and up to about 1 GB of replay buffer (SB3's
+50,000 transitions of fix-ua)"""
+RAY_RETRIES = 3
+"""times Ray reruns a run whose worker or node is lost"""
 
 
 @dataclass
@@ -59,6 +69,8 @@ class Args:
     eval_seed: int = 10_000
     workers: int = 2
     """runs in parallel, one process (and one torch thread) each"""
+    ray_address: str = ""
+    """run on the Ray cluster at this address ("local": start one here) instead of in ``workers`` processes"""
     bootstrap: int = 2_000
     """bootstrap resamples of the confidence intervals"""
     results: Path = RESULTS / "compare.jsonl"
@@ -95,6 +107,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
             parser.add_argument(flag, type=type(default), default=default)
     argv = list(argv if argv is not None else sys.argv[1:])
     args = Args(**vars(parser.parse_args(argv)))
+    if args.ray_address and importlib.util.find_spec("ray") is None:
+        sys.exit("error: --ray-address needs Ray, which is not installed here: pip install 'ray>=2.60'")
     if args.quick:  # explicit flags still win over the quick settings
         given = {a.lstrip("-").split("=")[0].replace("-", "_") for a in argv if a.startswith("--")}
         for name, value in QUICK.items():
@@ -212,7 +226,10 @@ def run_pending(args: Args, command: str) -> None:
 
 
 def run_all(specs: list[RunSpec], args: Args) -> Iterator[tuple[RunSpec, dict]]:
-    """Runs in the order they finish; in ``workers`` processes when more than one."""
+    """Runs in the order they finish; on a Ray cluster, or in ``workers`` processes when more than one."""
+    if args.ray_address:
+        yield from run_on_ray(specs, args)
+        return
     if args.workers == 1:
         for spec in specs:
             yield spec, run(spec, args.curve_points, args.curve_episodes)
@@ -223,6 +240,26 @@ def run_all(specs: list[RunSpec], args: Args) -> Iterator[tuple[RunSpec, dict]]:
         yield from pool.imap_unordered(
             partial(run_with_spec, curve_points=args.curve_points, curve_episodes=args.curve_episodes), specs
         )
+
+
+def run_on_ray(specs: list[RunSpec], args: Args) -> Iterator[tuple[RunSpec, dict]]:
+    """Each run a Ray task of 1 CPU on the cluster at ``args.ray_address``, in the order they finish."""
+    import ray  # only here: the package does not need Ray otherwise
+
+    sigterm = signal.getsignal(signal.SIGTERM)
+    # The driver's checkout is the code every worker runs (files that git ignores stay behind): nodes need
+    # only the packages installed.
+    ray.init(address=args.ray_address, runtime_env={"working_dir": str(ROOT)})
+    signal.signal(signal.SIGTERM, sigterm)  # ray.init takes SIGTERM over; it still ends the sitting like Ctrl-C
+    try:
+        args.workers = int(ray.cluster_resources().get("CPU", 0))  # the sitting's runs at a time: one per CPU
+        remote = ray.remote(run_with_spec).options(num_cpus=1, memory=RAY_MEMORY, max_retries=RAY_RETRIES)
+        pending = [remote.remote(spec, args.curve_points, args.curve_episodes) for spec in specs]
+        while pending:
+            done, pending = ray.wait(pending)
+            yield ray.get(done[0])
+    finally:  # leaving, even by Ctrl-C, ends the job and its tasks: the runs in progress are left to a rerun
+        ray.shutdown()
 
 
 def run_with_spec(spec: RunSpec, curve_points: int, curve_episodes: int) -> tuple[RunSpec, dict]:

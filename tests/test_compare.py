@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -121,6 +122,13 @@ def test_an_interrupted_sitting_keeps_its_finished_runs_and_a_rerun_does_the_res
     assert sorted((r["algorithm"], r["seed"]) for r in runs) == sorted(
         (a, s) for a in ("oracle", "random", "greedy") for s in (0, 1)
     )
+
+
+def test_ray_address_without_ray_is_a_one_line_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as where Ray is not installed
+    with pytest.raises(SystemExit, match=r"--ray-address needs Ray, .*: pip install 'ray>=2.60'"):
+        compare.parse_args(["--ray-address", "local"])
+    assert compare.parse_args([]).ray_address == ""  # the local pool is the default
 
 
 def test_optimality_gap_and_probability_of_improvement_as_rliable_defines_them():
