@@ -50,8 +50,15 @@ def baseline(policy_of_seed: Callable[[int], Policy]) -> Trainer:
 
 
 def train_dqn(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:
-    # No step cost: the comparison's DQN rows were all trained without one (a cost is a new row).
-    args = dqn.Args(steps=steps, seed=seed, train_episode_steps=TRAIN_EPISODE_STEPS, gamma=GAMMA, step_cost=0.0)
+    # Neither step cost nor reward scale: the comparison's DQN rows were all trained without them (a new row would).
+    args = dqn.Args(
+        steps=steps,
+        seed=seed,
+        train_episode_steps=TRAIN_EPISODE_STEPS,
+        gamma=GAMMA,
+        step_cost=0.0,
+        reward_scale=1.0,
+    )
     with tempfile.TemporaryDirectory() as out:
         agent = dqn.train(args, env_kwargs, Path(out), progress=False, checkpoints=checkpoints)
     return Trained(agent, -(-steps // args.num_envs) * args.num_envs, asdict(args))

@@ -282,6 +282,27 @@ def test_dqn_solves_unseen_sentences_after_a_short_training(tmp_path):
     assert trained["truncated_rate"] <= 0.05
 
 
+def test_dqn_learns_from_the_scaled_reward_less_its_step_cost(tmp_path, monkeypatch):
+    # Before the first update both runs take the same actions: only what they store differs.
+    stored: list[tuple[int, float]] = []
+    add = dqn.NStepWriter.add
+    monkeypatch.setattr(
+        dqn.NStepWriter,
+        "add",
+        lambda self, i, obs, a, r, *rest: stored.append((int(a), r)) or add(self, i, obs, a, r, *rest),
+    )
+    runs = []
+    for scale, cost in ((1.0, 0.0), (3.0, 0.02)):
+        stored.clear()
+        args = dqn.Args(steps=64, reward_scale=scale, step_cost=cost, **{**SMALL_DQN, "learning_starts": 1_000})
+        dqn.train(args, TINY, tmp_path / str(scale), progress=False)
+        runs.append(list(stored))
+    (plain, scaled) = runs
+    assert [a for a, _ in plain] == [a for a, _ in scaled] and any(a == dqn.STOP for a, _ in plain)
+    for (action, reward), (_, learned) in zip(plain, scaled):
+        assert learned == pytest.approx(3.0 * (reward - (0.02 if action != dqn.STOP else 0.0)))
+
+
 def test_dqn_is_deterministic_and_checkpoints_round_trip(tmp_path):
     args = dqn.Args(steps=300, **SMALL_DQN)
     first = dqn.train(args, TINY, tmp_path / "a", progress=False)
