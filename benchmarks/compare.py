@@ -16,10 +16,12 @@ one per sitting with its command and wall time); a rerun skips the runs the file
 so a long benchmark survives interruption and can be spread over several sittings. Runs go through
 a local process pool, or with ``--ray-address`` through a Ray cluster (one task per run, retried
 when its worker is lost); either way only this process writes the results file. The report
-(``compare.md``, ``learning_curves.png``) is rebuilt from the results file alone: per task and
-algorithm, the interquartile mean (IQM) over seeds of the solve rate and of the return as a
-fraction of the oracle's, each with a 95% stratified-bootstrap confidence interval (rliable's
-method), which algorithm leads and which ones its interval does not separate from it.
+(``compare.md``, ``learning_curves.png``, ``performance_profiles.png``) is rebuilt from the results file
+alone: per task and algorithm, the interquartile mean (IQM) over seeds of the solve rate and of the return
+as a fraction of the oracle's, each with a 95% stratified-bootstrap confidence interval (rliable's
+method), which algorithm leads and which ones its interval does not separate from it, and the area under
+the learning curve; over tasks, rliable's IQM, optimality gap, probability of improvement and
+performance profiles.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.records import append, machine, read_results, versions
-from benchmarks.report import plot, report
+from benchmarks.report import plot, plot_profiles, report
 from benchmarks.suite import ALGORITHMS, SUITE
 from textedit_agents.env_util import make_env
 from textedit_agents.evaluation import evaluate
@@ -275,6 +277,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     records = read_results(args.results)
     args.out.mkdir(parents=True, exist_ok=True)
     plot(records, args.out / "learning_curves.png")
+    plot_profiles(records, args.out / "performance_profiles.png", args.bootstrap)
     md = args.out / "compare.md"
     md.write_text(report(records, args.bootstrap))
     print(f"wrote {md}")

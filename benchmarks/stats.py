@@ -1,10 +1,11 @@
 """Aggregate statistics of runs, as the field reports them (Agarwal et al. 2021, "Deep RL at the
-edge of the statistical precipice"; rliable): the interquartile mean, the optimality gap and the
-probability of improvement, with stratified-bootstrap confidence intervals."""
+edge of the statistical precipice"; rliable): the interquartile mean, the optimality gap, the
+probability of improvement and the performance profile, with stratified-bootstrap confidence intervals."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 
@@ -78,3 +79,19 @@ def probability_of_improvement(
     tail = 100 * (1 - confidence) / 2
     low, high = np.percentile(estimates, [tail, 100 - tail])
     return float(np.mean(point)), float(low), float(high)
+
+
+def fraction_above(scores: np.ndarray, axis: int = -1, tau: float = 0.0) -> np.ndarray:
+    """The fraction of runs whose normalized score exceeds ``tau`` (rliable's score distribution at ``tau``)."""
+    return (np.asarray(scores, dtype=float) > tau).mean(axis=axis)
+
+
+def performance_profile(
+    strata: Sequence[Sequence[float]], taus: Sequence[float], resamples: int = 2_000, seed: int = 0
+) -> np.ndarray:
+    """rliable's performance profile: per threshold in ``taus``, the fraction of runs scoring above it with its
+    stratified-bootstrap CI, as rows (point, low, high). One seed for every threshold: the same resamples
+    throughout, so the band is one bootstrap's, as rliable draws it."""
+    return np.array(
+        [stratified_bootstrap_ci(strata, partial(fraction_above, tau=tau), resamples, seed=seed) for tau in taus]
+    )

@@ -150,3 +150,79 @@ def test_the_stopping_benchmark_records_each_cell_once_and_reports_the_targets(t
     stopping.main(["--quick", "--out", str(tmp_path)])  # a rerun trains nothing
     assert len((tmp_path / "stopping.jsonl").read_text().splitlines()) == 2
     assert "seed 0:" not in capsys.readouterr().out.split("wrote")[1]
+
+
+def test_performance_profile_is_the_fraction_of_runs_above_each_threshold():
+    from benchmarks.stats import fraction_above, performance_profile
+
+    assert fraction_above(np.array([0.2, 0.6, 1.0, -0.5]), tau=0.5) == pytest.approx(0.5)  # 0.6 and 1.0
+    profile = performance_profile([[0.2, 0.6], [1.0, -0.5]], [0.0, 0.5, 1.0], resamples=200)
+    np.testing.assert_allclose(profile[:, 0], [0.75, 0.5, 0.0])  # a score of 1 does not exceed tau = 1
+    assert (profile[:, 1] <= profile[:, 0]).all() and (profile[:, 0] <= profile[:, 2]).all()
+    # Runs that agree within each task: every stratified resample gives the same fraction.
+    np.testing.assert_allclose(performance_profile([[1, 1], [0, 0]], [0.5], resamples=200), [[0.5, 0.5, 0.5]])
+
+
+def test_curve_area_is_the_trapezoid_from_step_zero():
+    from benchmarks.report import curve_area
+
+    # Points at 1/5..5/5 of the budget, the untrained learner taken to solve nothing at step 0:
+    # 0.2 * 0.5 / 2 + 0.2 * (0.5 + 1) / 2 + 0.6 * 1 = 0.05 + 0.15 + 0.6.
+    curve = [{"step": s, "solve_rate": v} for s, v in ((20, 0.5), (40, 1), (60, 1), (80, 1), (100, 1))]
+    assert curve_area({"steps": 100, "curve": curve}) == pytest.approx(0.8)
+    untrained = [{"step": 0, "solve_rate": 0.5}, {"step": 50, "solve_rate": 1.0}, {"step": 100, "solve_rate": 1.0}]
+    assert curve_area({"steps": 100, "curve": untrained}) == pytest.approx(0.5 * 0.75 + 0.5)
+    assert curve_area({"steps": 100, "curve": []}) is None and curve_area({"steps": 100, "curve": None}) is None
+
+
+def run_record(task: str, algorithm: str, mean_return: float, curve: list | None) -> dict:
+    return {
+        "kind": "run",
+        "task": task,
+        "algorithm": algorithm,
+        "steps": 100,
+        "mean_return": mean_return,
+        "solve_rate": 1.0,
+        "mean_steps": 1.0,
+        "mean_solved_steps": 1.0,
+        "truncated_rate": 0.0,
+        "train_seconds": 1.0,
+        "steps_per_second": 1.0,
+        "wall_seconds": 1.0,
+        "curve": curve,
+        "machine": "a machine",
+        "versions": "some versions",
+    }
+
+
+def test_report_gives_the_optimality_gap_the_probability_of_improvement_and_the_curve_area(tmp_path):
+    from benchmarks.report import plot_profiles, report
+
+    curve = [{"step": 50, "solve_rate": 0.5}, {"step": 100, "solve_rate": 1.0}]  # area 0.125 + 0.375
+    returns = {  # return / oracle: dqn [1, 0.5] and [1, 1]; bc [1, 1] and [0.5, 0.5]
+        ("tiny-bleu", "dqn"): (0.5, 0.25),
+        ("easy-bleu", "dqn"): (0.5, 0.5),
+        ("tiny-bleu", "bc"): (0.5, 0.5),
+        ("easy-bleu", "bc"): (0.25, 0.25),
+    }
+    records = [run_record(t, "oracle", 0.5, None) for t in ("tiny-bleu", "easy-bleu") for _ in range(2)]
+    records += [
+        run_record(t, a, value, curve if a == "dqn" else []) for (t, a), values in returns.items() for value in values
+    ]
+    lines = report(records, 200).splitlines()
+
+    def row(start: str) -> list[str]:
+        return next(line for line in lines if line.startswith(start)).split(" | ")
+
+    assert row("| dqn | 4 | 2 |")[-1].startswith("0.125 [")  # optimality gap: the mean shortfall of 1, 0.5, 1, 1
+    assert row("| bc | 4 | 2 |")[-1].startswith("0.250 [")
+    # P(dqn > bc): 1/4 on tiny-bleu (two ties, two losses), 1 on easy-bleu; averaged over the two tasks.
+    assert row("| | bc | dqn |") and row("| dqn | 0.625 [") and row("| bc |  | 0.375 [")
+    header = row("| task | algorithm | seeds |")
+    per_task = {tuple(cells[:2]): cells for line in lines if len(cells := line.split(" | ")) == len(header)}
+    curve_area = header.index("curve area")
+    assert per_task[("| tiny-bleu", "dqn")][curve_area] == "0.50"
+    assert per_task[("| tiny-bleu", "bc")][curve_area] == per_task[("| easy-bleu", "oracle")][curve_area] == "-"
+    assert "(performance_profiles.png)" in lines[-1] and "nan" not in "".join(lines).lower()
+    plot_profiles(records, tmp_path / "profiles.png", 200)
+    assert (tmp_path / "profiles.png").stat().st_size > 0
