@@ -251,7 +251,9 @@ def run_on_ray(specs: list[RunSpec], args: Args) -> Iterator[tuple[RunSpec, dict
     sigterm = signal.getsignal(signal.SIGTERM)
     # The driver's checkout is the code every worker runs (files that git ignores stay behind): nodes need
     # only the packages installed.
-    ray.init(address=args.ray_address, runtime_env={"working_dir": str(ROOT)})
+    # A Ray started here for the command needs no dashboard: its processes would take CPU from the runs.
+    local = {"include_dashboard": False} if args.ray_address == "local" else {}
+    ray.init(address=args.ray_address, runtime_env={"working_dir": str(ROOT)}, **local)
     signal.signal(signal.SIGTERM, sigterm)  # ray.init takes SIGTERM over; it still ends the sitting like Ctrl-C
     try:
         args.workers = int(ray.cluster_resources().get("CPU", 0))  # the sitting's runs at a time: one per CPU

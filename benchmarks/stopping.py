@@ -114,6 +114,40 @@ def cell(value: float | None, target: tuple[str, float] | None = None) -> str:
     return text
 
 
+def meets_targets(record: dict) -> bool:
+    return all(
+        record[key] is not None and (record[key] >= bound if op == ">=" else record[key] <= bound)
+        for key, (op, bound) in TARGETS.items()
+    )
+
+
+def summary(records: list[dict]) -> list[str]:
+    """One line per agent and arguments: its runs' means, worst cells and how many runs meet every target."""
+    by: dict[str, list[dict]] = {}
+    for r in sorted(records, key=lambda r: (AGENTS.index(r["agent"]), label(r))):
+        by.setdefault(label(r), []).append(r)
+    lines = [
+        "## Summary",
+        "",
+        "Per agent and arguments, over its runs (cells x seeds): the mean, and the worst run, of each measure.",
+        "",
+        "| agent | runs | seeds | solve_rate mean (min) | mean_final_score | stop_rate min | excess_steps mean (max) "
+        "| truncated max | runs meeting every target |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, group in by.items():
+        solve = [r["solve_rate"] for r in group]
+        excess = [r["excess_steps"] for r in group if r["excess_steps"] is not None]
+        final = sum(r["mean_final_score"] for r in group) / len(group)
+        lines.append(
+            f"| {name} | {len(group)} | {len({r['seed'] for r in group})} | {sum(solve) / len(solve):.3f} "
+            f"({min(solve):.3f}) | {final:.4f} | {min(r['stop_rate'] for r in group):.3f} "
+            f"| {sum(excess) / len(excess):.3f} ({max(excess):.3f}) | {max(r['truncated_rate'] for r in group):.3f} "
+            f"| {sum(map(meets_targets, group))} of {len(group)} |"
+        )
+    return lines
+
+
 def report(records: list[dict], out: Path) -> Path:
     columns = (
         "solve_rate",
@@ -135,6 +169,10 @@ def report(records: list[dict], out: Path) -> Path:
         "(stop_rate >= 0.95, excess_steps <= 1.2, truncated <= 0.02, solve >= 0.95). mean_final_score: the "
         "reward's metric at the end (ROUGE ignores punctuation, so a text that differs from the reference only "
         "there scores 1.0 unsolved, and an agent that pays for its steps rightly leaves it).",
+        "",
+        *summary(records),
+        "",
+        "## Every run",
         "",
         "| agent | task | reward | seed | " + " | ".join(columns) + " | train s |",
         "|---|---|---|---|" + "---|" * (len(columns) + 1),
