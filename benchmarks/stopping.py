@@ -139,10 +139,12 @@ def summary(records: list[dict]) -> list[str]:
         solve = [r["solve_rate"] for r in group]
         excess = [r["excess_steps"] for r in group if r["excess_steps"] is not None]
         final = sum(r["mean_final_score"] for r in group) / len(group)
+        # excess_steps is None for a run that solved nothing
+        excess_cell = f"{sum(excess) / len(excess):.3f} ({max(excess):.3f})" if excess else "-"
         lines.append(
             f"| {name} | {len(group)} | {len({r['seed'] for r in group})} | {sum(solve) / len(solve):.3f} "
             f"({min(solve):.3f}) | {final:.4f} | {min(r['stop_rate'] for r in group):.3f} "
-            f"| {sum(excess) / len(excess):.3f} ({max(excess):.3f}) | {max(r['truncated_rate'] for r in group):.3f} "
+            f"| {excess_cell} | {max(r['truncated_rate'] for r in group):.3f} "
             f"| {sum(map(meets_targets, group))} of {len(group)} |"
         )
     return lines
