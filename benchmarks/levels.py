@@ -1,6 +1,6 @@
 """Generalization across levels (Procgen's protocol) on a hidden-reference track.
 
-    python -m benchmarks.levels                      # fix-medium, 200 levels, DQN and BC, 3 seeds
+    python -m benchmarks.levels                      # fix-medium, 200 levels, BC (budget) and DQN, 3 seeds
     python -m benchmarks.levels --quick --out /tmp/levels
 
 Each learner trains on ``num_levels=N`` levels of the task (levels 0..N-1: N fixed tasks and
@@ -42,7 +42,7 @@ class Setting:
     steps: int = 50_000
     seeds: int = 3
     episodes: int = 200
-    learners: tuple[str, ...] = ("dqn", "bc-3000")
+    learners: tuple[str, ...] = ("bc-budget", "dqn")
 
 
 def normalized(env_kwargs: dict, policy, episodes: int) -> dict:

@@ -11,6 +11,7 @@ from typing import Any
 
 from benchmarks.trainers import (
     BC_EPISODES,
+    DQN_SETTINGS,
     Trainer,
     baseline,
     bc_trainer,
@@ -19,7 +20,6 @@ from benchmarks.trainers import (
     train_dqn,
     train_lm,
 )
-from textedit_agents import dqn
 from textedit_agents.sb3 import recommended
 from textedit_env.policies import BASELINES as BASELINE_POLICIES
 from textedit_env.tasks import PRESETS
@@ -170,7 +170,7 @@ ALGORITHMS: dict[str, Algorithm] = {
         privileged="learns from the oracle (a teacher; its RL reward plays the oracle after each command); acts on "
         "the text alone",
     ),
-    "dqn": Algorithm(train_dqn, f"`textedit_agents.dqn` with its default `Args` ({dqn.Args()})"),
+    "dqn": Algorithm(train_dqn, f"`textedit_agents.dqn` with its default `Args` but {DQN_SETTINGS}"),
     **sb3_algorithms(),
 }
 NON_LEARNERS = ("random", "stop", "fluency", "greedy", "oracle")

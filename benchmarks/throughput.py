@@ -116,12 +116,15 @@ def metric_costs(words: list[str], steps: int, rng: np.random.Generator) -> list
     return rows
 
 
-def steps_per_second(env: gym.Env, steps: int, rng: np.random.Generator, masked: bool) -> float:
-    """Environment steps per second, timing ``step`` and ``reset`` only (not the action sampling)."""
-    elapsed = 0.0
+def steps_per_second(env: gym.Env, steps: int, rng: np.random.Generator, masked: bool) -> tuple[float, float]:
+    """Environment steps per second, timing ``step`` and ``reset`` only, and the microseconds of each
+    ``action_masks()`` call that drew the action (NaN unmasked): an agent that masks pays both."""
+    elapsed = masking = 0.0
     for _ in range(steps):
         if masked:
+            start = time.perf_counter()
             mask = env.unwrapped.action_masks()
+            masking += time.perf_counter() - start
             mask[0] = False  # no stop: time edits
             action = int(rng.choice(np.flatnonzero(mask)))
         else:
@@ -131,13 +134,13 @@ def steps_per_second(env: gym.Env, steps: int, rng: np.random.Generator, masked:
         if terminated or truncated:
             env.reset()
         elapsed += time.perf_counter() - start
-    return steps / elapsed
+    return steps / elapsed, (1e6 * masking / steps if masked else float("nan"))
 
 
-def env_rates(words: list[str], steps: int, rng: np.random.Generator) -> dict[str, tuple[float, float]]:
-    """(steps/s, ratio to CartPole-v1) of each environment: medians over ROUNDS rounds in which
-    the environments take turns, the ratio taken within each round (a burst of load on the
-    machine slows a whole round, not one side of a ratio)."""
+def env_rates(words: list[str], steps: int, rng: np.random.Generator) -> dict[str, tuple[float, float, float, int]]:
+    """(steps/s, ratio to CartPole-v1, us per action mask, actions) of each environment: medians over
+    ROUNDS rounds in which the environments take turns, the ratio taken within each round (a burst of
+    load on the machine slows a whole round, not one side of a ratio)."""
     data = [" ".join(r) for r in references(words, 20, 500, rng)]
     distinct = list(dict.fromkeys(words))
     envs = {  # name -> (environment, masked actions, share of the steps)
@@ -157,14 +160,22 @@ def env_rates(words: list[str], steps: int, rng: np.random.Generator) -> dict[st
             4,
         ),
     }
-    rates: dict[str, list[float]] = {name: [] for name in envs}
+    timings: dict[str, list[tuple[float, float]]] = {name: [] for name in envs}
     for env, _, _ in envs.values():
         env.reset(seed=0)
     for _ in range(ROUNDS):
         for name, (env, masked, share) in envs.items():
-            rates[name].append(steps_per_second(env, steps // (ROUNDS * share), rng, masked))
-    cart = np.array(rates["CartPole-v1"])
-    return {name: (float(np.median(r)), float(np.median(np.array(r) / cart))) for name, r in rates.items()}
+            timings[name].append(steps_per_second(env, steps // (ROUNDS * share), rng, masked))
+    cart = np.array([rate for rate, _ in timings["CartPole-v1"]])
+    return {
+        name: (
+            float(np.median([rate for rate, _ in t])),
+            float(np.median(np.array([rate for rate, _ in t]) / cart)),
+            float(np.median([mask for _, mask in t])),
+            int(envs[name][0].action_space.n),
+        )
+        for name, t in timings.items()
+    }
 
 
 def edit_vocabulary(words: list[str], size: int) -> list[str]:
@@ -240,18 +251,27 @@ def report(args, rows, rates, batch) -> str:
         f"Medians over {ROUNDS} rounds in which the environments take turns; the ratio to CartPole-v1 is",
         "taken within each round, then the median. The hidden-reference rows write words of an edit vocabulary of",
         "1,000 words (the bundled English set's first distinct words) or 10,000 (all of its distinct words, then",
-        "made-up ones): the candidates, the observation's candidate array and the mask grow with it.",
+        "made-up ones): the candidates, the observation's candidate array and the mask grow with it. Each",
+        "TextEdit action is drawn from `action_masks()`, timed apart from the steps: an agent that masks pays both",
+        "(the last column). With a large mask the steps themselves also run slower: drawn without the mask,",
+        "the 10,000-word environment's steps are about as fast as the observed one's, so the mask, just passed",
+        "through the processor's caches, is what slows them.",
         "",
-        "| environment | steps/s | vs CartPole-v1 |",
-        "|---|---:|---:|",
+        "| environment | actions | steps/s (step + reset) | vs CartPole-v1 | `action_masks()` (us/call) "
+        "| steps/s with the mask |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    lines += [f"| {name} | {rate:,.0f} | {ratio:.0%} |" for name, (rate, ratio) in rates.items()]
-    (inc, _), (lib, _) = rates["TextEdit-v0 (incremental BLEU)"], rates["TextEdit-v0 (library BLEU)"]
-    hidden = {name: rate for name, (rate, _) in rates.items() if "hidden" in name}
+    for name, (rate, ratio, mask_us, actions) in rates.items():
+        masked = "-" if np.isnan(mask_us) else f"{mask_us:.1f} | {1 / (1 / rate + mask_us / 1e6):,.0f}"
+        lines.append(f"| {name} | {actions:,} | {rate:,.0f} | {ratio:.0%} | {masked} |".replace("| - |", "| - | - |"))
+    inc, lib = rates["TextEdit-v0 (incremental BLEU)"][0], rates["TextEdit-v0 (library BLEU)"][0]
+    hidden = {name: rate for name, (rate, *_) in rates.items() if "hidden" in name}
     lines += [
         "",
         f"Incremental against library reward in the same environment: {inc / lib:.1f}x. Reference hidden against "
-        "observed: " + ", ".join(f"{rate / inc:.2f}x ({name.split(', ')[-1]})" for name, rate in hidden.items()) + ".",
+        "observed (steps/s): "
+        + ", ".join(f"{rate / inc:.2f}x ({name.split(', ')[-1]})" for name, rate in hidden.items())
+        + ".",
         "",
         "## Scoring every valid action of a state (`env.unwrapped.action_rewards()`, BLEU, 20 words)",
         "",

@@ -49,16 +49,13 @@ def baseline(policy_of_seed: Callable[[int], Policy]) -> Trainer:
     return lambda env_kwargs, steps, seed, checkpoints: Trained(policy_of_seed(seed))
 
 
+DQN_SETTINGS = {"train_episode_steps": TRAIN_EPISODE_STEPS, "gamma": GAMMA, "step_cost": 0.0, "reward_scale": 1.0}
+"""what the comparison's DQN changes of `dqn.Args`: neither step cost nor reward scale, because its rows were all
+recorded before they existed (with them it would be a new row)"""
+
+
 def train_dqn(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:
-    # Neither step cost nor reward scale: the comparison's DQN rows were all trained without them (a new row would).
-    args = dqn.Args(
-        steps=steps,
-        seed=seed,
-        train_episode_steps=TRAIN_EPISODE_STEPS,
-        gamma=GAMMA,
-        step_cost=0.0,
-        reward_scale=1.0,
-    )
+    args = dqn.Args(steps=steps, seed=seed, **DQN_SETTINGS)
     with tempfile.TemporaryDirectory() as out:
         agent = dqn.train(args, env_kwargs, Path(out), progress=False, checkpoints=checkpoints)
     return Trained(agent, -(-steps // args.num_envs) * args.num_envs, asdict(args))

@@ -154,6 +154,16 @@ def test_the_stopping_benchmark_records_each_cell_once_and_reports_the_targets(t
     assert "seed 0:" not in capsys.readouterr().out.split("wrote")[1]
 
 
+def test_the_levels_benchmark_reports_training_and_unseen_levels(tmp_path):
+    from benchmarks import levels
+
+    assert set(levels.Setting().learners) <= set(ALGORITHMS)  # the full run's learners are the comparison's
+    md = levels.main(["--quick", "--out", str(tmp_path)]).read_text()
+    runs = json.loads((tmp_path / "levels.json").read_text())["runs"]
+    assert [(r["levels"], "training_levels" in r) for r in runs] == [(5, True), (0, False)]
+    assert "| dqn | 5 levels |" in md and "| dqn | unlimited levels | - |" in md
+
+
 def test_performance_profile_is_the_fraction_of_runs_above_each_threshold():
     from benchmarks.stats import fraction_above, performance_profile
 

@@ -348,3 +348,14 @@ def test_scorers_pickle(unit: str, tokenize: str) -> None:
     edit = Edit("insert", 1, ref[4])
     assert clone.score == scorer.score
     assert clone.apply(edit) == scorer.apply(edit)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1, max_size=12).filter(lambda w: not any(ch.isspace() for ch in w)))
+def test_word_tokens_are_sacrebleus_13a_tokens_of_the_word(word):
+    # Letters and digits of any script take a shortcut past the tokenizer: it must agree with it.
+    from textedit_env.metrics.bleu import word_tokens
+
+    expected = tuple(BLEU(tokenize="13a").tokenizer(word).split())
+    assert word_tokens("13a", word) == expected
+    assert word_tokens("13a", "Zürich2026") == ("Zürich2026",) and word_tokens("13a", "٣٤ab") == ("٣٤ab",)

@@ -60,9 +60,10 @@ def draw_visible_candidates(
     return [words[i] for i in rng.permutation(len(words)).tolist()]
 
 
-def hidden_candidates(edit_words: Sequence[str], edit_set: frozenset[str], source: Sequence[str]) -> list[str]:
-    """The edit vocabulary, then the source's distinct units outside it: nothing of the reference."""
-    return [*edit_words, *(u for u in unique_in_order(source) if u not in edit_set)]
+def source_additions(edit_set: frozenset[str], source: Sequence[str]) -> list[str]:
+    """The source's distinct units outside the edit vocabulary: the hidden-reference candidates are
+    the edit vocabulary followed by these, nothing of the reference."""
+    return [u for u in unique_in_order(source) if u not in edit_set]
 
 
 def training_frequency(task_set: TaskSet) -> Counter:

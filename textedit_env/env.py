@@ -15,7 +15,7 @@ from textedit_env.actions import OPS, SLOT_FIRST, SLOT_OTHER, ActionCodec
 from textedit_env.candidates import (
     build_edit_vocabulary,
     draw_visible_candidates,
-    hidden_candidates,
+    source_additions,
     training_frequency,
 )
 from textedit_env.lm import NGramLM, language_model
@@ -312,6 +312,9 @@ class TextEditEnv(gym.Env):
             )
         self._edit_set = frozenset(self.edit_words)
         self.vocabulary = Vocabulary(self._vocabulary_units())
+        # Built once: a reset with the reference hidden only adds the source's own words to them.
+        self._edit_slot = {word: k for k, word in enumerate(self.edit_words)}
+        self._edit_ids = self.vocabulary.encode(self.edit_words, len(self.edit_words))
         most_added = self.corruptions[1] if self.noise != "empty" else 0
         self.max_length = self._max_length(max_length, self.task_set.max_units + most_added + 2)
         if self.observe_reference:
@@ -513,21 +516,27 @@ class TextEditEnv(gym.Env):
                 self.task_set.vocabulary,
                 self.np_random,
             )
+            self._slot = {w: k for k, w in enumerate(self._candidates)}
+            candidate_ids = self.vocabulary.encode(self._candidates, self.num_candidates)
         else:
-            self._candidates = hidden_candidates(self.edit_words, self._edit_set, source)
-        self._slot = {w: k for k, w in enumerate(self._candidates)}
+            added = source_additions(self._edit_set, source)
+            first = len(self.edit_words)
+            self._candidates = self.edit_words + added
+            self._slot = {**self._edit_slot, **{w: first + k for k, w in enumerate(added)}}
+            candidate_ids = np.zeros(self.num_candidates, dtype=np.int64)
+            candidate_ids[:first] = self._edit_ids
+            candidate_ids[first : first + len(added)] = self.vocabulary.encode(added, len(added))
         self._scorer = self._new_scorer(*self._references)
         self._start_score = self._scorer.set_hypothesis(source)
         shown = self._reference if self.observe_reference else self._source
-        L, K = self.max_length, self.num_candidates
-        encode = self.vocabulary.encode
+        L, encode = self.max_length, self.vocabulary.encode
         self._arrays.start(
             {
                 "text": encode(source, L),
                 "text_slots": self._slots(source),
                 self._shown: encode(shown, L),
                 f"{self._shown}_slots": self._slots(shown),
-                "candidates": encode(self._candidates, K),
+                "candidates": candidate_ids,
                 "lengths": (len(source), len(shown)),
             }
         )

@@ -60,6 +60,8 @@ def word_tokens(tokenize: str, word: str) -> tuple[str, ...]:
     """Tokens of one whitespace-free word, cached per word string."""
     if any(ch.isspace() for ch in word):
         raise ValueError(f"word unit {word!r} contains whitespace; word units are whitespace-free")
+    if tokenize == "13a" and word.isalnum():
+        return (word,)  # 13a's rules all need ASCII punctuation: letters and digits pass as one token
     return tuple(sacrebleu_bleu(tokenize).tokenizer(word).split())
 
 
