@@ -166,16 +166,17 @@ def env_rates(words: list[str], steps: int, rng: np.random.Generator) -> dict[st
     for _ in range(ROUNDS):
         for name, (env, masked, share) in envs.items():
             timings[name].append(steps_per_second(env, steps // (ROUNDS * share), rng, masked))
-    cart = np.array([rate for rate, _ in timings["CartPole-v1"]])
-    return {
-        name: (
-            float(np.median([rate for rate, _ in t])),
-            float(np.median(np.array([rate for rate, _ in t]) / cart)),
-            float(np.median([mask for _, mask in t])),
+    cart = np.array(timings["CartPole-v1"])[:, 0]
+    results = {}
+    for name, t in timings.items():
+        rates, masks = np.array(t).T
+        results[name] = (
+            float(np.median(rates)),
+            float(np.median(rates / cart)),
+            float(np.median(masks)),
             int(envs[name][0].action_space.n),
         )
-        for name, t in timings.items()
-    }
+    return results
 
 
 def edit_vocabulary(words: list[str], size: int) -> list[str]:
@@ -253,17 +254,16 @@ def report(args, rows, rates, batch) -> str:
         "1,000 words (the bundled English set's first distinct words) or 10,000 (all of its distinct words, then",
         "made-up ones): the candidates, the observation's candidate array and the mask grow with it. Each",
         "TextEdit action is drawn from `action_masks()`, timed apart from the steps: an agent that masks pays both",
-        "(the last column). With a large mask the steps themselves also run slower: drawn without the mask,",
-        "the 10,000-word environment's steps are about as fast as the observed one's, so the mask, just passed",
-        "through the processor's caches, is what slows them.",
+        "(the last column). With a large mask the steps themselves also run slower (docs/environment.md: drawn",
+        "without a mask, a 10,000-word step cost about what an observed one does).",
         "",
         "| environment | actions | steps/s (step + reset) | vs CartPole-v1 | `action_masks()` (us/call) "
         "| steps/s with the mask |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for name, (rate, ratio, mask_us, actions) in rates.items():
-        masked = "-" if np.isnan(mask_us) else f"{mask_us:.1f} | {1 / (1 / rate + mask_us / 1e6):,.0f}"
-        lines.append(f"| {name} | {actions:,} | {rate:,.0f} | {ratio:.0%} | {masked} |".replace("| - |", "| - | - |"))
+        with_mask = ("-", "-") if np.isnan(mask_us) else (f"{mask_us:.1f}", f"{1 / (1 / rate + mask_us / 1e6):,.0f}")
+        lines.append(f"| {name} | {actions:,} | {rate:,.0f} | {ratio:.0%} | {' | '.join(with_mask)} |")
     inc, lib = rates["TextEdit-v0 (incremental BLEU)"][0], rates["TextEdit-v0 (library BLEU)"][0]
     hidden = {name: rate for name, (rate, *_) in rates.items() if "hidden" in name}
     lines += [
