@@ -123,6 +123,30 @@ def improvement_table(scores: Scores, contenders: list[str], score: str, resampl
     return lines
 
 
+def coverage(runs: list[dict]) -> list[str]:
+    """Which (task, algorithm) cells of the suite lack runs at the main budget (the smallest recorded), against
+    the most seeds any cell has there: the table fills in sittings, and a reader must see what is not there."""
+    budget = min(r["steps"] for r in runs)
+    seeds = grouped([r for r in runs if r["steps"] == budget])
+    target = max(len(v) for v in seeds.values())
+    cells = [(t, a) for t in SUITE for a, algo in ALGORITHMS.items() if algo.tasks is None or t in algo.tasks]
+    missing = {t: [(a, len(seeds.get((t, a), []))) for tt, a in cells if tt == t] for t in SUITE}
+    missing = {t: [(a, n) for a, n in cell if n < target] for t, cell in missing.items()}
+    lines = [
+        "## Coverage",
+        "",
+        f"{len(cells) - sum(map(len, missing.values()))} of the suite's {len(cells)} (task, algorithm) cells have "
+        f"{target} seeds at {budget:,} steps. Still missing (seeds recorded so far in brackets where some are):",
+        "",
+        "| task | algorithms still missing |",
+        "|---|---|",
+    ]
+    for t, cell in missing.items():
+        names = ", ".join(f"{a} ({n})" if n else a for a, n in cell) or "none: complete"
+        lines.append(f"| {t} | {names} |")
+    return lines + [""]
+
+
 def report(records: list[dict], resamples: int) -> str:
     every_run = [r for r in records if r["kind"] == "run"]
     sittings = [r for r in records if r["kind"] == "sitting"]
@@ -162,6 +186,7 @@ def report(records: list[dict], resamples: int) -> str:
         "budget, scores 1 - f/2: 0.9 with the first at a fifth); - for runs without a curve (the baselines, and BC, "
         "whose steps are demonstrations).",
         "",
+        *coverage(every_run),
         "## Tasks",
         "",
         "| task | env kwargs | description | oracle steps | oracle return |",

@@ -238,3 +238,20 @@ def test_report_gives_the_optimality_gap_the_probability_of_improvement_and_the_
     assert "(performance_profiles.png)" in lines[-1] and "nan" not in "".join(lines).lower()
     plot_profiles(records, tmp_path / "profiles.png", 200)
     assert (tmp_path / "profiles.png").stat().st_size > 0
+
+
+def test_report_says_which_cells_of_the_suite_are_missing():
+    from benchmarks.report import report
+    from benchmarks.suite import ALGORITHMS, SUITE
+
+    records = [run_record(t, a, 0.5, None) for t in ("tiny-bleu", "easy-bleu") for a in ("oracle", "bc") for _ in "ab"]
+    records.append(run_record("tiny-bleu", "random", 0.0, None))  # one seed of two
+    lines = report(records, 200).splitlines()
+    table = lines[lines.index("## Coverage") :]
+    rows = [line.strip("| ").split(" | ") for line in table[6 : 6 + len(SUITE)]]
+    missing = {task: set(names.split(", ")) for task, names in rows}
+    cells = sum(1 for t in SUITE for a in ALGORITHMS.values() if a.tasks is None or t in a.tasks)
+    assert table[2].startswith(f"4 of the suite's {cells} (task, algorithm) cells have 2 seeds at 100 steps")
+    assert "random (1)" in missing["tiny-bleu"] and "random" in missing["easy-bleu"]
+    assert {"oracle", "bc"}.isdisjoint(missing["tiny-bleu"] | missing["easy-bleu"])
+    assert missing["fix-ua"] >= {"stop", "bc"} and "qlearning" not in missing["fix-ua"]  # not run there at all
