@@ -187,3 +187,20 @@ def test_play_lets_the_agent_take_each_step(trained):
     )  # fmt: skip
     assert session.returncode == 0, session.stderr
     assert "agent: " in session.stdout and "Enter: the agent's next step" in session.stdout
+
+
+def stop_at_the_top_score(env, obs, info):
+    """The oracle's edits until the reward's metric is at its top, then stop (a text left with only punctuation
+    wrong, which ROUGE does not see)."""
+    base = env.unwrapped
+    if base.outcome()["score"] >= 1 - 1e-9:
+        return base.encode_action("stop")
+    return oracle_policy(env, obs, info)
+
+
+def test_the_top_score_rate_counts_texts_at_rouges_top_left_unsolved():
+    env = make_env({"preset": "medium", "reward": "rougeL"}, "test")
+    result = evaluate(env, stop_at_the_top_score, 20, 0)
+    assert result["top_score_rate"] == 1.0 and result["solve_rate"] < 1.0
+    assert evaluate(env, oracle_policy, 20, 0)["top_score_rate"] == 1.0
+    assert evaluate(env, stop_policy, 20, 0)["top_score_rate"] == 0.0  # every source has an error ROUGE sees

@@ -33,7 +33,11 @@ def evaluate(
     texts under it.
 
     Solve rate alone hides detours and missed stops (an episode ends when its text reaches the
-    reference), so three more:
+    reference), and asks more than a reward can pay for: ROUGE ignores punctuation, so a text that
+    differs from its reference only there has the top score unsolved. So four more:
+
+    * ``top_score_rate``: the share of episodes that end at the metric's top score (1, the
+      reference's own), solved or not;
 
     * ``excess_steps``: the solved episodes' mean steps over the oracle's on the same episodes
       (its steps are the edit distance to the closest reference, plus the stop where one is needed:
@@ -79,6 +83,7 @@ def evaluate(
         "mean_return": float(np.mean(returns)),
         "mean_initial_score": float(np.mean(initial)),
         "mean_final_score": float(np.mean(scores)),
+        "top_score_rate": float(np.mean(np.asarray(scores) >= TOP_SCORE)),
         "mean_steps": float(np.mean(steps)),
         "mean_solved_steps": float(np.mean(solved_steps)) if solved_steps else None,  # JSON null when none was solved
         "excess_steps": float(np.mean(solved_steps) / np.mean(oracle_steps)) if solved_steps else None,
@@ -92,6 +97,10 @@ def evaluate(
     if lm is not None:
         result["final_perplexity"] = lm.perplexity(finals)
     return result
+
+
+TOP_SCORE = 1.0 - 1e-9
+"""a final score at least this is the top score (a reference scores 1 against itself, up to rounding)"""
 
 
 def stop_rate(env: gym.Env, policy: Policy, episodes: int, seed: int) -> float:
@@ -132,6 +141,7 @@ TABLE_COLUMNS = {
     "solve_rate": "solve_rate",
     "mean_return": "return",
     "mean_final_score": "final",
+    "top_score_rate": "top_score",
     "stop_rate": "stop_rate",
     "excess_steps": "excess",
     "detour_rate": "detours",
