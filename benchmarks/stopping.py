@@ -54,6 +54,8 @@ TARGETS = {
     "solve_rate": (">=", 0.95),
 }
 """issue 22's targets for DQN at its default budget"""
+PRINTED = ("solve_rate", "top_score_rate", "stop_rate", "excess_steps", "detour_rate", "truncated_rate")
+"""the measures printed as each run ends"""
 QUICK = {
     "tasks": ("easy",),
     "rewards": ("bleu",),
@@ -257,17 +259,7 @@ def main(argv: list[str] | None = None) -> Path:
                         append(results, {**record, "machine": machine(), "versions": versions()})
                         print(
                             f"{agent} {task} {reward} seed {seed}: "
-                            + ", ".join(
-                                f"{k} {cell(record[k])}"
-                                for k in (
-                                    "solve_rate",
-                                    "top_score_rate",
-                                    "stop_rate",
-                                    "excess_steps",
-                                    "detour_rate",
-                                    "truncated_rate",
-                                )
-                            ),
+                            + ", ".join(f"{k} {cell(record[k])}" for k in PRINTED),
                             flush=True,
                         )
     path = report(read_results(results), options.out)

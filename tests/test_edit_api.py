@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 from textedit_agents import EditResult, dqn, load_agent  # noqa: E402
 from textedit_agents.cli import main  # noqa: E402
 from textedit_agents.env_util import make_env  # noqa: E402
-from textedit_agents.evaluation import evaluate  # noqa: E402
+from textedit_agents.evaluation import TOP_SCORE, evaluate  # noqa: E402
 from textedit_env.metrics.base import join_units  # noqa: E402
 from textedit_env.policies import oracle_policy, random_policy, stop_policy  # noqa: E402
 from textedit_env.rollout import rollout  # noqa: E402
@@ -193,7 +193,7 @@ def stop_at_the_top_score(env, obs, info):
     """The oracle's edits until the reward's metric is at its top, then stop (a text left with only punctuation
     wrong, which ROUGE does not see)."""
     base = env.unwrapped
-    if base.outcome()["score"] >= 1 - 1e-9:
+    if base.outcome()["score"] >= TOP_SCORE:
         return base.encode_action("stop")
     return oracle_policy(env, obs, info)
 

@@ -16,6 +16,9 @@ from textedit_env.policies import Policy, oracle_policy, random_policy
 from textedit_env.rollout import rollout
 from textedit_env.wrappers import StartAtReference
 
+TOP_SCORE = 1.0 - 1e-9
+"""a final score at least this is the top score (a reference scores 1 against itself, up to rounding)"""
+
 
 def evaluate(
     env: gym.Env,
@@ -97,10 +100,6 @@ def evaluate(
     if lm is not None:
         result["final_perplexity"] = lm.perplexity(finals)
     return result
-
-
-TOP_SCORE = 1.0 - 1e-9
-"""a final score at least this is the top score (a reference scores 1 against itself, up to rounding)"""
 
 
 def stop_rate(env: gym.Env, policy: Policy, episodes: int, seed: int) -> float:
