@@ -49,9 +49,15 @@ def baseline(policy_of_seed: Callable[[int], Policy]) -> Trainer:
     return lambda env_kwargs, steps, seed, checkpoints: Trained(policy_of_seed(seed))
 
 
-DQN_SETTINGS = {"train_episode_steps": TRAIN_EPISODE_STEPS, "gamma": GAMMA, "step_cost": 0.0, "reward_scale": 1.0}
-"""what the comparison's DQN changes of `dqn.Args`: neither step cost nor reward scale, because its rows were all
-recorded before they existed (with them it would be a new row)"""
+DQN_SETTINGS = {
+    "train_episode_steps": TRAIN_EPISODE_STEPS,
+    "gamma": GAMMA,
+    "step_cost": 0.0,
+    "reward_scale": 1.0,
+    "read_gains": False,
+}
+"""what the comparison's DQN changes of `dqn.Args`: neither step cost, reward scale nor action gains, because its
+rows were all recorded before they existed (with them it would be a new row)"""
 
 
 def train_dqn(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:

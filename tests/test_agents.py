@@ -283,7 +283,8 @@ def test_dqn_solves_unseen_sentences_after_a_short_training(tmp_path):
 
 
 def test_dqn_learns_from_the_scaled_reward_less_its_step_cost(tmp_path, monkeypatch):
-    # Before the first update both runs take the same actions: only what they store differs.
+    # Before the first update both runs take the same actions: only what they store differs (without
+    # the action gains, whose weight in the Q-values is the scale).
     stored: list[tuple[int, float]] = []
     add = dqn.NStepWriter.add
     monkeypatch.setattr(
@@ -294,7 +295,9 @@ def test_dqn_learns_from_the_scaled_reward_less_its_step_cost(tmp_path, monkeypa
     runs = []
     for scale, cost in ((1.0, 0.0), (3.0, 0.02)):
         stored.clear()
-        args = dqn.Args(steps=64, reward_scale=scale, step_cost=cost, **{**SMALL_DQN, "learning_starts": 1_000})
+        args = dqn.Args(
+            steps=64, reward_scale=scale, step_cost=cost, read_gains=False, **{**SMALL_DQN, "learning_starts": 1_000}
+        )
         dqn.train(args, TINY, tmp_path / str(scale), progress=False)
         runs.append(list(stored))
     (plain, scaled) = runs

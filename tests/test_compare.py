@@ -154,6 +154,16 @@ def test_the_stopping_benchmark_records_each_cell_once_and_reports_the_targets(t
     assert "seed 0:" not in capsys.readouterr().out.split("wrote")[1]
 
 
+def test_the_delete_values_benchmark_compares_each_q_with_its_target(tmp_path):
+    from benchmarks import delete_values
+
+    delete_values.main(["--quick", "--out", str(tmp_path)])
+    lines = (tmp_path / "delete_values.md").read_text().splitlines()
+    cells = [line.strip("| ").split(" | ") for line in lines if line.startswith(("| bleu", "| chrf"))]
+    assert [c[:2] for c in cells] == [["bleu", "False"], ["bleu", "True"], ["chrf", "False"], ["chrf", "True"]]
+    assert all(int(c[2]) > 0 for c in cells)  # some deletes in every row
+
+
 def test_the_levels_benchmark_reports_training_and_unseen_levels(tmp_path):
     from benchmarks import levels
 

@@ -60,6 +60,9 @@ class SavedAgent:
     """the file of the run directory that holds what was learned"""
     RESUMABLE: ClassVar[bool] = False
     """whether its ``train`` takes ``durability`` (``textedit train --resume``)"""
+    ADDED_ARGS: ClassVar[dict[str, Any]] = {}
+    """Args fields added since the first manifests were written, with the value a manifest that
+    lacks one ran with (its new default may mean something else)"""
 
     def __init__(self, args: Any, env_kwargs: dict):
         self.args, self.env_kwargs = args, env_kwargs
@@ -85,7 +88,9 @@ class SavedAgent:
         """The agent saved in ``out_dir`` (on ``device`` when given and the agent has one)."""
         manifest = read_manifest(out_dir, cls.NAME)
         has_device = any(f.name == "device" for f in dataclasses.fields(cls.ARGS))
-        args = cls.ARGS(**{**manifest["args"], **({"device": device} if device and has_device else {})})
+        args = cls.ARGS(
+            **{**cls.ADDED_ARGS, **manifest["args"], **({"device": device} if device and has_device else {})}
+        )
         return cls.read_checkpoint(Path(out_dir) / cls.CHECKPOINT, args, manifest["env_kwargs"])
 
     # --------------------------------------------------------------- use

@@ -39,6 +39,11 @@ context; GRU, LSTM or Transformer as options), and scores::
 A pair head costs one table lookup per (position, candidate): an MLP per pair would be most of
 the network's time.
 
+**With the action gains** (``gain_scale`` > 0, the reference observed) the observation also holds each
+action's one-step reward, and every score is ``gain_scale * gain + the above``: the network learns
+only what comes after an edit. The features above are word-level; chrF pays for character n-grams
+across word boundaries, which they cannot see (see :mod:`textedit_agents.dqn`).
+
 **With the reference hidden** (``observe_reference=False``) the observation holds the text and its
 *source* instead: there is nothing to align with but where the agent has been. The same features
 are then computed against the source (which units are as they started, which were edited,
@@ -62,6 +67,7 @@ from torch.nn import functional as F
 
 from textedit_agents.arguments import ENCODERS
 from textedit_env.actions import SLOT_FIRST, SLOT_OTHER
+from textedit_env.wrappers.action_gains import GAINS
 
 OBSERVATION_KEYS = ("text_slots", "reference_slots", "lengths", "candidates")
 """the observation arrays the network reads with the reference observed (``candidates`` only for how
@@ -73,8 +79,10 @@ WORD_CONTEXT = 2
 
 
 def observation_keys(observation_space: gym.spaces.Dict) -> tuple[str, ...]:
-    """The arrays of an "ids" observation space that :class:`EditNetwork` reads."""
-    return OBSERVATION_KEYS if "reference_slots" in observation_space.spaces else HIDDEN_OBSERVATION_KEYS
+    """The arrays of an "ids" observation space that :class:`EditNetwork` reads (with the action gains
+    where the space has them)."""
+    keys = OBSERVATION_KEYS if "reference_slots" in observation_space.spaces else HIDDEN_OBSERVATION_KEYS
+    return (*keys, GAINS) if GAINS in observation_space.spaces else keys
 
 
 CONTEXT = 3
@@ -369,6 +377,8 @@ class WordReader(nn.Module):
 class EditNetwork(nn.Module):
     """Scores (B, n) of every action of a batch of "ids" observations, or (B, n, outputs) with
     ``outputs > 1`` (quantiles); :meth:`summary` is the state vector a value head reads.
+    ``gain_scale`` > 0 adds that multiple of the observation's ``gains`` (each action's one-step
+    reward, :class:`textedit_env.wrappers.ActionGains`) to every score.
     ``vocabulary_size`` > 0 adds the :class:`WordReader` (the hidden-reference mode), which reads
     the words' letters too when given their ``spelling`` (``env.unwrapped.vocabulary.itos``)."""
 
@@ -383,10 +393,14 @@ class EditNetwork(nn.Module):
         outputs: int = 1,
         vocabulary_size: int = 0,
         spelling: Sequence[str] | None = None,
+        gain_scale: float = 0.0,
     ):
         super().__init__()
         self.L, self.K, self.outputs = max_length, num_candidates, outputs
         self.keys = HIDDEN_OBSERVATION_KEYS if vocabulary_size else OBSERVATION_KEYS
+        self.gain_scale = gain_scale
+        if gain_scale:
+            self.keys = (*self.keys, GAINS)
         self.summary_dim = dim + GLOBAL_FEATURES
         self.features = AlignmentFeatures(max_length, num_candidates)
         self.words = WordReader(vocabulary_size, dim, spelling) if vocabulary_size else None
@@ -440,4 +454,6 @@ class EditNetwork(nn.Module):
         scores = torch.cat(
             [self.stop_head(summary)[:, None], self.delete_head(units), insert, replace], dim=1
         )  # (B, n, outputs)
+        if self.gain_scale:  # what the network learns is the rest: the value of what comes after the edit
+            scores = scores + self.gain_scale * obs[GAINS].float()[..., None]
         return (scores.squeeze(-1) if self.outputs == 1 else scores), summary

@@ -16,6 +16,7 @@ from textedit_agents.env_util import make_env
 from textedit_agents.networks import EditNetwork
 from textedit_env.metrics.base import Edit
 from textedit_env.metrics.splice import edited
+from textedit_env.wrappers.action_gains import GAINS, action_gains
 
 
 def network_kwargs(args: Any) -> dict[str, Any]:
@@ -26,10 +27,14 @@ def network_kwargs(args: Any) -> dict[str, Any]:
 
 def build_network(env: gym.Env, args: Any) -> EditNetwork:
     """The network of ``args`` for an environment (its "ids" observation space; with the reference
-    hidden, its vocabulary's spelling too)."""
+    hidden, its vocabulary's spelling too; with ``args.read_gains``, a field of DQN's arguments, the
+    action gains at ``args.reward_scale``)."""
     base = env.unwrapped
     spelling = None if base.observe_reference else base.vocabulary.itos
-    return EditNetwork.for_space(base.observation_space, spelling=spelling, **network_kwargs(args))
+    gain_scale = args.reward_scale if getattr(args, "read_gains", False) else 0.0
+    return EditNetwork.for_space(
+        base.observation_space, spelling=spelling, gain_scale=gain_scale, **network_kwargs(args)
+    )
 
 
 def to_tensors(obs: dict[str, np.ndarray], device: torch.device, keys: tuple[str, ...]) -> dict[str, torch.Tensor]:
@@ -84,6 +89,8 @@ class NetworkAgent(SavedAgent):
         if episode != self._episode:
             self._episode = episode
             self.visited = set()
+        if GAINS in self.network.keys:
+            obs = {**obs, GAINS: action_gains(env)}
         batch = to_tensors({k: np.asarray(obs[k])[None] for k in self.network.keys}, self.device, self.network.keys)
         features = self.network.features(batch)
         scores = self.network.scores(features, batch)[0].masked_fill(~features["mask"][0], -torch.inf)
