@@ -28,7 +28,7 @@ from textedit_agents import dqn
 from textedit_agents.env_util import make_env
 from textedit_agents.policy import to_tensors
 from textedit_env.oracle import edit_distance
-from textedit_env.wrappers.action_gains import GAINS, action_gains
+from textedit_env.wrappers.action_gains import GAINS, gain_arrays
 
 RESULTS = Path(__file__).parent / "results"
 EVAL_SEED = 1000
@@ -38,7 +38,7 @@ def q_values(agent: dqn.Agent, env, obs: dict) -> np.ndarray:
     """The network's Q-value of every action in ``obs`` (-inf for the invalid ones)."""
     network = agent.network
     if GAINS in network.keys:
-        obs = {**obs, GAINS: action_gains(env)}
+        obs = {**obs, **gain_arrays(env)}
     batch = to_tensors({k: np.asarray(obs[k])[None] for k in network.keys}, agent.device, network.keys)
     with torch.no_grad():
         features = network.features(batch)

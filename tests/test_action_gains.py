@@ -6,10 +6,12 @@ import json
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from gymnasium.utils.env_checker import check_env
 
 from textedit_agents import dqn, load_agent
 from textedit_agents.env_util import make_env
+from textedit_agents.networks import GainValues
 from textedit_env.wrappers import ActionGains
 
 SMALL = dict(dim=16, num_envs=4, batch_size=32, learning_starts=200, buffer_size=5_000, steps=400)
@@ -24,6 +26,7 @@ def test_gains_are_the_action_rewards_of_valid_actions_and_zero_elsewhere(reward
         mask = base.action_masks()
         assert env.observation_space.contains(obs)
         np.testing.assert_array_equal(obs["gains"], np.where(mask, base.action_rewards(), 0).astype(np.float32))
+        assert obs["headroom"][0] == pytest.approx(1 - base.outcome()["score"], abs=1e-6)
         # Each valid action's gain is what stepping a copy of the env pays.
         for action in np.flatnonzero(mask)[:: max(1, mask.sum() // 8)]:
             assert copy.deepcopy(env).step(int(action))[1] == pytest.approx(obs["gains"][action], abs=1e-6)
@@ -66,3 +69,29 @@ def test_a_manifest_written_before_the_gains_loads_without_them(tmp_path):
     env = make_env({"preset": "easy"})
     obs, info = env.reset(seed=0)
     assert env.action_space.contains(agent(env, obs, info))
+
+
+def test_the_headroom_of_a_weighted_mix_is_its_weights_summed():
+    env = ActionGains(make_env({"preset": "easy", "reward": {"bleu": 0.5, "rougeL": 1.0}}))
+    obs, _ = env.reset(seed=0)
+    assert obs["headroom"][0] == pytest.approx(1.5 - env.unwrapped.outcome()["score"], abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_gain_values_never_stop_short_nor_edit_at_the_top(seed):
+    """Whatever the network scores: an edit that gains more than its cost is worth more than stopping,
+    and with no headroom left no edit is; an edit's value never leaves [its pay + low, its pay + high]."""
+    values = GainValues(scale=20.0, step_cost=0.01, gamma=0.5)
+    rng = np.random.default_rng(seed)
+    gains = torch.tensor(rng.uniform(-0.3, 0.3, (4, 50, 1)), dtype=torch.float32)
+    gains[:, 0] = 0.0  # stop pays nothing (no step penalty)
+    gains[2:] = -gains[2:].abs()  # at the top score no edit gains
+    scores = torch.tensor(rng.normal(0, 10, (4, 50, 1)), dtype=torch.float32)
+    headroom = torch.tensor([[0.5], [0.3], [0.0], [0.0]])
+    q = values.q_values(gains, headroom, scores)[..., 0]
+    edits, gain = q[:, 1:], gains[:, 1:, 0]
+    assert (edits[gain > values.step_cost] > q[:, :1].expand_as(edits)[gain > values.step_cost]).all()
+    assert (edits[2:] < q[2:, :1]).all()  # at the top score stopping is best
+    paid = values.scale * (gain - values.step_cost)
+    high = values.gamma * values.scale * (headroom - gain).clamp(min=0)  # the score rises at most to the top
+    assert (edits >= paid - 1e-5).all() and (edits <= paid + high + 1e-5).all()

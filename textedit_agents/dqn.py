@@ -41,20 +41,26 @@ to a few hundredths, and with the cost the agent stopped short (english-long chr
 docs-file chrF 0.78; with the scale 0.985 and 0.965).
 
 With the reference observed the network also reads the *action gains* (``read_gains``): each action's
-one-step reward, a function of the observation (:class:`textedit_env.wrappers.ActionGains`), and
-a Q-value is ``reward_scale * gain + what the network adds``. Why: with chrF it took 1.49 and 1.73
-times the oracle's steps on easy (seeds 0 and 1) and half its solved episodes held an edit later
-undone, most often a replace that doubled the word beside it ("the in man" -> "the the man" -> "the
-man"). The cause was not the reward but what the network can see: chrF pays for character n-grams
-across word boundaries, so what a delete earns turns on spelling and place (deleting a surplus
-word gains 0.32 inside "the red cat holds", 0.02 at the end of a sentence), which the word-level
-alignment features cannot tell apart; the delete head learned a value of about 1.1 for every
-delete (its targets ran from -4.6 to 10.6, mean 2.8; with BLEU it fitted them, 5.8 against 7.0),
-below the replace that starts a detour. A word-length feature did not help (1.49, 1.52); more
-updates per step did little (1.36, 1.49). With the gains: 1.19 and 1.17, and with BLEU 1.02 for
-1.06 and 1.23 (``benchmarks/results/stopping.md``). Each step then costs one ``action_rewards()``
-per environment (training took about twice as long), and the replay buffer holds a float per
-action. With the reference hidden the gains are privileged (they read it), so they are off.
+one-step reward and how far the score can still rise, both functions of the observation
+(:class:`textedit_env.wrappers.ActionGains`), and a Q-value is built on them
+(:class:`textedit_agents.networks.GainValues`): what the edit pays less its cost, plus the discounted
+value of the text it makes, which the network places between what stopping there pays and the
+headroom left. An edit that gains more than its cost is then always worth more than stopping, and
+at the metric's top score no edit is. Why: with chrF it took 1.49 and 1.73 times the oracle's steps
+on easy (seeds 0 and 1) and half its solved episodes held an edit later undone, most often a
+replace that doubled the word beside it ("the in man" -> "the the man" -> "the man"). The cause was
+not the reward but what the network can see: chrF pays for character n-grams across word
+boundaries, so what a delete earns turns on spelling and place (deleting a surplus word gains 0.32
+inside "the red cat holds", 0.02 at the end of a sentence), which the word-level alignment features
+cannot tell apart, and the oracle's deletes got about one value each, below the replace that starts
+a detour (``benchmarks/results/delete_values.md``, easy, seed 1: Q-values of mean 1.10 and spread
+0.55 for targets of mean 2.76 and spread 2.00, correlation 0.25; with BLEU 0.74). Twice the updates
+per step did little (1.36, 1.49). ROUGE likewise cannot see case or punctuation: given the gains
+alone, the network took "the" -> "The" at the reference for a state with something left to fix and
+stopped at once in 0.76 of the episodes of english (seed 1); bounded by the headroom, in all of them.
+Each step costs one ``action_rewards()`` per environment (training took about twice as long), and
+the replay buffer holds a float per action. With the reference hidden the gains are privileged
+(they read it), so they are off.
 """
 
 from __future__ import annotations
@@ -133,10 +139,11 @@ class Args(NetworkArgs):
     max_grad_norm: float = 10.0
     """gradient clipping norm"""
     read_gains: bool | None = None
-    """whether the network adds each action's one-step reward (``reward_scale`` times it; the
-    observation's ``gains``, :class:`textedit_env.wrappers.ActionGains`) to its Q-value and learns the
-    rest; None: where the gains are a function of the observation and are what a step pays (the
-    reference observed, ``reward_timing="step"``); resolved when training starts"""
+    """whether Q-values are built on each action's one-step reward and the score's headroom (the
+    observation's ``gains`` and ``headroom``, :class:`textedit_env.wrappers.ActionGains`;
+    :class:`textedit_agents.networks.GainValues`), the network learning only the value after an edit;
+    None: where they are functions of the observation and a step pays its gain (the reference
+    observed, ``reward_timing="step"``); resolved when training starts"""
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -39,9 +39,9 @@ context; GRU, LSTM or Transformer as options), and scores::
 A pair head costs one table lookup per (position, candidate): an MLP per pair would be most of
 the network's time.
 
-**With the action gains** (``gain_scale`` > 0, the reference observed) the observation also holds each
-action's one-step reward, and every score is ``gain_scale * gain + the above``: the network learns
-only what comes after an edit. The features above are word-level; chrF pays for character n-grams
+**With the action gains** (``gain_values``, the reference observed) the observation also holds each
+action's one-step reward, and a score is a Q-value built on it (:class:`GainValues`): the network
+learns only what comes after an edit. The features above are word-level; chrF pays for character n-grams
 across word boundaries, which they cannot see (see :mod:`textedit_agents.dqn`).
 
 **With the reference hidden** (``observe_reference=False``) the observation holds the text and its
@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import gymnasium as gym
 import torch
@@ -67,7 +68,7 @@ from torch.nn import functional as F
 
 from textedit_agents.arguments import ENCODERS
 from textedit_env.actions import SLOT_FIRST, SLOT_OTHER
-from textedit_env.wrappers.action_gains import GAINS
+from textedit_env.wrappers.action_gains import GAINS, HEADROOM
 
 OBSERVATION_KEYS = ("text_slots", "reference_slots", "lengths", "candidates")
 """the observation arrays the network reads with the reference observed (``candidates`` only for how
@@ -82,7 +83,7 @@ def observation_keys(observation_space: gym.spaces.Dict) -> tuple[str, ...]:
     """The arrays of an "ids" observation space that :class:`EditNetwork` reads (with the action gains
     where the space has them)."""
     keys = OBSERVATION_KEYS if "reference_slots" in observation_space.spaces else HIDDEN_OBSERVATION_KEYS
-    return (*keys, GAINS) if GAINS in observation_space.spaces else keys
+    return (*keys, GAINS, HEADROOM) if GAINS in observation_space.spaces else keys
 
 
 CONTEXT = 3
@@ -374,11 +375,41 @@ class WordReader(nn.Module):
         return torch.einsum("bpd,bkd->bpk", query, keys).flatten(1) * self.scale
 
 
+@dataclass(frozen=True)
+class GainValues:
+    """Q-values built on the action gains and the headroom (:class:`textedit_env.wrappers.ActionGains`:
+    each action's one-step reward, how far the score can still rise) for a learner that is paid
+    ``scale * (gain - step_cost)`` for an edit and ``scale * gain`` for stop, at discount ``gamma``:
+
+        Q(stop) = scale * gain(stop)                           stopping ends the episode: its pay
+        Q(edit) = scale * (gain - step_cost) + gamma * V(edit)
+        V(edit) = low + sigmoid(h) * (high - low)              the value of the text the edit makes
+
+    where h is the network's score of the edit, ``low = scale * gain(stop)`` (the best action there is
+    worth at least stopping) and ``high = scale * headroom after the edit`` (no path can gain more
+    than the score can still rise: the discounted sum of gains is a weighted mean of partial sums,
+    each at most that). So an edit that gains more than its cost is always worth more than stopping,
+    and at the top score (a ROUGE text that differs from the reference only in case or punctuation)
+    no edit is; the network learns only the share of the headroom that the path after it realizes."""
+
+    scale: float
+    step_cost: float
+    gamma: float
+
+    def q_values(self, gains: torch.Tensor, headroom: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        """(B, n, outputs) gains, (B, 1) headroom and (B, n, outputs) network scores -> Q-values; stop first."""
+        stop_gain = gains[:, :1]
+        rise_after = (headroom[:, :, None] - (gains[:, 1:] - stop_gain)).clamp(min=0)  # gains less the step penalty
+        low, high = self.scale * stop_gain, self.scale * rise_after
+        value_after = low + torch.sigmoid(scores[:, 1:]) * (high - low).clamp(min=0)
+        edits = self.scale * (gains[:, 1:] - self.step_cost) + self.gamma * value_after
+        return torch.cat([self.scale * stop_gain, edits], dim=1)
+
+
 class EditNetwork(nn.Module):
     """Scores (B, n) of every action of a batch of "ids" observations, or (B, n, outputs) with
     ``outputs > 1`` (quantiles); :meth:`summary` is the state vector a value head reads.
-    ``gain_scale`` > 0 adds that multiple of the observation's ``gains`` (each action's one-step
-    reward, :class:`textedit_env.wrappers.ActionGains`) to every score.
+    With ``gain_values`` the scores are Q-values built on the observation's action gains (:class:`GainValues`).
     ``vocabulary_size`` > 0 adds the :class:`WordReader` (the hidden-reference mode), which reads
     the words' letters too when given their ``spelling`` (``env.unwrapped.vocabulary.itos``)."""
 
@@ -393,14 +424,14 @@ class EditNetwork(nn.Module):
         outputs: int = 1,
         vocabulary_size: int = 0,
         spelling: Sequence[str] | None = None,
-        gain_scale: float = 0.0,
+        gain_values: GainValues | None = None,
     ):
         super().__init__()
         self.L, self.K, self.outputs = max_length, num_candidates, outputs
         self.keys = HIDDEN_OBSERVATION_KEYS if vocabulary_size else OBSERVATION_KEYS
-        self.gain_scale = gain_scale
-        if gain_scale:
-            self.keys = (*self.keys, GAINS)
+        self.gain_values = gain_values
+        if gain_values is not None:
+            self.keys = (*self.keys, GAINS, HEADROOM)
         self.summary_dim = dim + GLOBAL_FEATURES
         self.features = AlignmentFeatures(max_length, num_candidates)
         self.words = WordReader(vocabulary_size, dim, spelling) if vocabulary_size else None
@@ -454,6 +485,7 @@ class EditNetwork(nn.Module):
         scores = torch.cat(
             [self.stop_head(summary)[:, None], self.delete_head(units), insert, replace], dim=1
         )  # (B, n, outputs)
-        if self.gain_scale:  # what the network learns is the rest: the value of what comes after the edit
-            scores = scores + self.gain_scale * obs[GAINS].float()[..., None]
+        if self.gain_values is not None:
+            gains = obs[GAINS].float()[..., None]
+            scores = self.gain_values.q_values(gains, obs[HEADROOM].float(), scores)
         return (scores.squeeze(-1) if self.outputs == 1 else scores), summary

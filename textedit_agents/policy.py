@@ -13,10 +13,10 @@ import torch
 
 from textedit_agents.agent import SavedAgent
 from textedit_agents.env_util import make_env
-from textedit_agents.networks import EditNetwork
+from textedit_agents.networks import EditNetwork, GainValues
 from textedit_env.metrics.base import Edit
 from textedit_env.metrics.splice import edited
-from textedit_env.wrappers.action_gains import GAINS, action_gains
+from textedit_env.wrappers.action_gains import GAINS, gain_arrays
 
 
 def network_kwargs(args: Any) -> dict[str, Any]:
@@ -27,13 +27,15 @@ def network_kwargs(args: Any) -> dict[str, Any]:
 
 def build_network(env: gym.Env, args: Any) -> EditNetwork:
     """The network of ``args`` for an environment (its "ids" observation space; with the reference
-    hidden, its vocabulary's spelling too; with ``args.read_gains``, a field of DQN's arguments, the
-    action gains at ``args.reward_scale``)."""
+    hidden, its vocabulary's spelling too; with ``args.read_gains``, a field of DQN's arguments,
+    Q-values built on the action gains at its scale, step cost and discount)."""
     base = env.unwrapped
     spelling = None if base.observe_reference else base.vocabulary.itos
-    gain_scale = args.reward_scale if getattr(args, "read_gains", False) else 0.0
+    gain_values = (
+        GainValues(args.reward_scale, args.step_cost, args.gamma) if getattr(args, "read_gains", False) else None
+    )
     return EditNetwork.for_space(
-        base.observation_space, spelling=spelling, gain_scale=gain_scale, **network_kwargs(args)
+        base.observation_space, spelling=spelling, gain_values=gain_values, **network_kwargs(args)
     )
 
 
@@ -90,7 +92,7 @@ class NetworkAgent(SavedAgent):
             self._episode = episode
             self.visited = set()
         if GAINS in self.network.keys:
-            obs = {**obs, GAINS: action_gains(env)}
+            obs = {**obs, **gain_arrays(env)}
         batch = to_tensors({k: np.asarray(obs[k])[None] for k in self.network.keys}, self.device, self.network.keys)
         features = self.network.features(batch)
         scores = self.network.scores(features, batch)[0].masked_fill(~features["mask"][0], -torch.inf)
