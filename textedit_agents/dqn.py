@@ -40,32 +40,32 @@ metric's own scale a gain of a few hundredths (chrF on long sentences) is learne
 to a few hundredths, and with the cost the agent stopped short (english-long chrF solved 0.25,
 docs-file chrF 0.78; with the scale 0.985 and 0.965).
 
-With the reference observed the network also reads the *action gains* (``read_gains``): each action's
-one-step reward and how far the score can still rise, both functions of the observation
+With the reference observed the network also reads the *action gains* (``read_gains``): each
+action's one-step reward and how far the score can still rise, both functions of the observation
 (:class:`textedit_env.wrappers.ActionGains`), and a Q-value is built on them
-(:class:`textedit_agents.networks.GainValues`): what the edit pays less its cost, plus the discounted
-value of the text it makes, which the network places between what stopping there pays and the
-headroom left. An edit that gains more than its cost is then always worth more than stopping, and
-at the metric's top score no edit is. Why: with chrF it took 1.49 and 1.73 times the oracle's steps
-on easy (seeds 0 and 1) and half its solved episodes held an edit later undone, most often a
+(:class:`textedit_agents.networks.GainValues`): what the edit pays less its cost, plus the
+discounted value of the text it makes, which the network places between what stopping there pays and
+the headroom left. An edit that gains more than its cost is then always worth more than stopping,
+and at the metric's top score no edit is. Why: with chrF it took 1.49 and 1.73 times the oracle's
+steps on easy (seeds 0 and 1) and half its solved episodes held an edit later undone, most often a
 replace that doubled the word beside it ("the in man" -> "the the man" -> "the man"). The cause was
-not the reward but what the network can see: chrF pays for character n-grams across word
-boundaries, so what a delete earns turns on spelling and place (deleting a surplus word gains 0.32
-inside "the red cat holds", 0.02 at the end of a sentence), which the word-level alignment features
-cannot tell apart, and the oracle's deletes got about one value each, below the replace that starts
-a detour (``benchmarks/results/delete_values.md``, easy, seed 1: Q-values of mean 1.10 and spread
-0.55 for targets of mean 2.76 and spread 2.00, correlation 0.25; with BLEU 0.74; built on the
-gains, 0.98 and 0.96). Twice the updates per step did little (1.36, 1.49). ROUGE likewise cannot see case or punctuation: given the gains
-alone, the network took "the" -> "The" at the reference for a state with something left to fix and
-stopped at once in 0.76 of the episodes of english (seed 1); bounded by the headroom, in all of them.
-Over the 30 cells and seeds of ``benchmarks/results/stopping.md`` the DQN built on the gains stops at
-once in every episode started at the reference and takes 1.008 times the oracle's steps (at most
-1.023; before, 1.214 and 1.757); with ROUGE's top score read as solved, 28 of the 30 runs meet every
-target of issue 22 (12 before): the two others, chrF on the documentation file, solve 0.945 and
-0.940, their last edits there gaining less than the step cost.
+not the reward but what the network can see: chrF pays for character n-grams across word boundaries,
+so what a delete earns turns on spelling and place (deleting a surplus word gains 0.32 inside "the
+red cat holds", 0.02 at the end of a sentence), which the word-level alignment features cannot tell
+apart, and the oracle's deletes got about one value each, below the replace that starts a detour
+(``benchmarks/results/delete_values.md``, easy, seed 1: Q-values of mean 1.10 and spread 0.55 for
+targets of mean 2.76 and spread 2.00, correlation 0.25; with BLEU 0.74; built on the gains, 0.98 and
+0.96). Twice the updates per step did little (1.36, 1.49). ROUGE likewise cannot see case or
+punctuation: given the gains alone, the network took "the" -> "The" at the reference for a state
+with something left to fix and stopped at once in 0.76 of the episodes of english (seed 1); bounded
+by the headroom, in all of them. Over the 30 cells and seeds of ``benchmarks/results/stopping.md``
+the DQN built on the gains stops at once in every episode started at the reference and takes 1.008
+times the oracle's steps (at most 1.023; before, 1.214 and 1.757); with ROUGE's top score read as
+solved, 28 of the 30 runs meet every target of issue 22 (12 before): the two others, chrF on the
+documentation file, solve 0.945 and 0.940, their last edits there gaining less than the step cost.
 Each step costs one ``action_rewards()`` per environment (training took about twice as long), and
-the replay buffer holds a float per action. With the reference hidden the gains are privileged
-(they read it), so they are off.
+the replay buffer holds a float per action. With the reference hidden the gains are privileged (they
+read it), so they are off.
 """
 
 from __future__ import annotations
