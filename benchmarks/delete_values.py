@@ -26,24 +26,10 @@ import torch
 from benchmarks.records import machine, versions
 from textedit_agents import dqn
 from textedit_agents.env_util import make_env
-from textedit_agents.policy import to_tensors
 from textedit_env.oracle import edit_distance
-from textedit_env.wrappers.action_gains import GAINS, gain_arrays
 
 RESULTS = Path(__file__).parent / "results"
 EVAL_SEED = 1000
-
-
-def q_values(agent: dqn.Agent, env, obs: dict) -> np.ndarray:
-    """The network's Q-value of every action in ``obs`` (-inf for the invalid ones)."""
-    network = agent.network
-    if GAINS in network.keys:
-        obs = {**obs, **gain_arrays(env)}
-    batch = to_tensors({k: np.asarray(obs[k])[None] for k in network.keys}, agent.device, network.keys)
-    with torch.no_grad():
-        features = network.features(batch)
-        scores = network.scores(features, batch)[0].masked_fill(~features["mask"][0], -torch.inf)
-    return scores.cpu().numpy()
 
 
 def oracle_deletes(agent: dqn.Agent, env_kwargs: dict, episodes: int) -> np.ndarray:
@@ -53,7 +39,7 @@ def oracle_deletes(agent: dqn.Agent, env_kwargs: dict, episodes: int) -> np.ndar
     for i in range(episodes):
         obs, _ = env.reset(seed=EVAL_SEED + i)
         base = env.unwrapped
-        q, distance = q_values(agent, env, obs), edit_distance(base.text_units, base.reference_units)
+        q, distance = agent.action_scores(env, obs), edit_distance(base.text_units, base.reference_units)
         for position in range(len(base.text_units)):
             action = base.codec.encode("delete", position)
             if not np.isfinite(q[action]):
@@ -62,7 +48,7 @@ def oracle_deletes(agent: dqn.Agent, env_kwargs: dict, episodes: int) -> np.ndar
             next_obs, reward, terminated, _, _ = after.step(action)
             if edit_distance(after.unwrapped.text_units, after.unwrapped.reference_units) != distance - 1:
                 continue
-            bootstrap = 0.0 if terminated else args.gamma * q_values(agent, after, next_obs).max()
+            bootstrap = 0.0 if terminated else args.gamma * agent.action_scores(after, next_obs).max()
             rows.append((q[action], args.reward_scale * (reward - args.step_cost) + bootstrap))
     return np.array(rows)
 

@@ -85,18 +85,22 @@ class NetworkAgent(SavedAgent):
         self.visited: set[tuple[str, ...]] = set()
         self._episode: tuple[int, int] | None = None  # (env, resets) of the episode visited holds
 
-    @torch.no_grad()
     def __call__(self, env: gym.Env, obs: dict, info: dict) -> int:
         episode = (id(env.unwrapped), env.unwrapped.resets)
         if episode != self._episode:
             self._episode = episode
             self.visited = set()
+        return first_unvisited(env, self.action_scores(env, obs), self.visited)
+
+    @torch.no_grad()
+    def action_scores(self, env: gym.Env, obs: dict) -> np.ndarray:
+        """The network's score of every action in ``obs``, an observation of ``env`` (-inf for the invalid ones)."""
         if GAINS in self.network.keys:
             obs = {**obs, **gain_arrays(env)}
         batch = to_tensors({k: np.asarray(obs[k])[None] for k in self.network.keys}, self.device, self.network.keys)
         features = self.network.features(batch)
         scores = self.network.scores(features, batch)[0].masked_fill(~features["mask"][0], -torch.inf)
-        return first_unvisited(env, scores.cpu().numpy(), self.visited)
+        return scores.cpu().numpy()
 
     def with_env_kwargs(self, env_kwargs: dict) -> NetworkAgent:
         """The same weights in a network built for the environment of ``env_kwargs``: nothing in the
