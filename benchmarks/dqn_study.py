@@ -42,7 +42,7 @@ from stable_baselines3 import DQN
 
 from benchmarks.records import versions
 from benchmarks.suite import SUITE
-from benchmarks.trainers import TRAIN_EPISODE_STEPS
+from benchmarks.trainers import TRAIN_EPISODE_STEPS, learn_quietly
 from textedit_agents import dqn, qlearning
 from textedit_agents.env_util import make_env
 from textedit_agents.evaluation import evaluate
@@ -175,7 +175,7 @@ def speed_round(task: str, steps: int, seed: int, episodes: int) -> dict:
         learning_starts=args.learning_starts,
     )
     start = time.perf_counter()
-    model.learn(steps)
+    learn_quietly(model, steps)
     sb3_rate = steps / (time.perf_counter() - start)
     agent, seconds = timed_dqn(env_kwargs, args)
     test = make_env(env_kwargs, "test")

@@ -18,6 +18,7 @@ from sb3_contrib import MaskablePPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.logger import Logger
 
 from textedit_agents import bc, dqn, lm_policy, qlearning
 from textedit_agents.env_util import make_env
@@ -147,6 +148,13 @@ class CheckpointCallback(BaseCallback):
         return True
 
 
+def learn_quietly(model: BaseAlgorithm, steps: int, callback: BaseCallback | None = None) -> None:
+    """``model.learn`` with a logger that writes nothing: SB3's default one makes an empty
+    ``SB3-<date>`` directory in the temporary folder at every ``learn`` (hundreds in a grid)."""
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    model.learn(steps, callback=callback)
+
+
 def sb3(algo: type[BaseAlgorithm], policy: str | type, settings: dict) -> Trainer:
     """The trainer of an SB3 algorithm at ``settings`` (its keyword arguments; the recommended ones:
     :func:`textedit_agents.sb3.recommended`); with the reference hidden, the package's policies read
@@ -164,7 +172,7 @@ def sb3(algo: type[BaseAlgorithm], policy: str | type, settings: dict) -> Traine
             spelling = {"policy_kwargs": {**config.get("policy_kwargs", {}), "spelling": base.vocabulary.itos}}
         # SB3 adds to the dicts it is given: a copy
         model = algo(policy, env, seed=seed, device="cpu", **copy.deepcopy({**config, **spelling}))
-        model.learn(steps, callback=CheckpointCallback(checkpoints, masked))
+        learn_quietly(model, steps, CheckpointCallback(checkpoints, masked))
         env.close()
         recorded = {"policy": getattr(policy, "__name__", policy), **config, "spelling": bool(spelling)}
         return Trained(predictor(model, masked), model.num_timesteps, recorded)

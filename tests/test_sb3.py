@@ -144,3 +144,20 @@ def test_the_recommended_settings_are_the_comparisons_and_load_for_every_algorit
         algo(settings.policy, make_env({"preset": "tiny"}), **settings.kwargs)  # SB3 accepts every argument
     with pytest.raises(ValueError, match="no recommended settings for 'sac'"):
         recommended("sac")
+
+
+def test_the_benchmarks_train_sb3_without_leaving_logger_folders(tmp_path, monkeypatch):
+    import tempfile
+
+    from benchmarks.trainers import learn_quietly
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where SB3's default logger makes its folders
+
+    def model():
+        return DQN("MultiInputPolicy", make_env({"preset": "tiny"}), learning_starts=10, buffer_size=100, seed=0)
+
+    quiet = model()
+    learn_quietly(quiet, 20)
+    assert quiet.num_timesteps == 20 and not list(tmp_path.glob("SB3-*"))
+    model().learn(20)  # SB3's default logger, for contrast: the folder this test would catch
+    assert len(list(tmp_path.glob("SB3-*"))) == 1
