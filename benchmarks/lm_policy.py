@@ -100,8 +100,8 @@ def report(data: dict) -> list[str]:
         f"Produced by `python -m benchmarks.lm_policy` on {data['machine']}, one torch thread, "
         f"shared with other jobs; {data['versions']}.",
         "",
-        "`textedit_agents.lm_policy` with its default arguments (per task below; the seed as given), "
-        "trained on the train split; "
+        "`textedit_agents.lm_policy` with the arguments listed below the table (its defaults when the run was "
+        "recorded; the seed as given), trained on the train split; "
         f"greedy evaluation on {data['episodes']} test-split episodes (sentences never seen in training; reset "
         f"seeds {EVAL_SEED}+i, at most 50 steps), the same episodes for every row. Pretrained: after supervised "
         "pretraining on oracle demonstrations only; fine-tuned: after the RL stage as well. Invalid: share of "

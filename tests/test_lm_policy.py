@@ -32,8 +32,8 @@ def test_tokenizer_reads_prompts_and_maps_unknown_words_to_unk():
     env = make_env(TINY)
     env.reset(seed=0, options={"source": "the cat", "reference": "the big cat"})
     tokenizer = lm_policy.Tokenizer.for_env(env)
-    ids = tokenizer.encode_prompt(format_prompt(env))
-    assert tokenizer.unk not in ids
+    ids, names = tokenizer.encode_prompt(format_prompt(env))
+    assert tokenizer.unk not in ids and names == {}
     assert [tokenizer.tokens[i] for i in ids] == [
         "reference:",
         "the",
@@ -52,7 +52,37 @@ def test_tokenizer_reads_prompts_and_maps_unknown_words_to_unk():
     # Pointing at a gap marker writes its number; pointing at a word writes the word.
     assert tokenizer.tokens[int(tokenizer.copy_ids[tokenizer.ids["[2]"]])] == "2"
     assert tokenizer.tokens[int(tokenizer.copy_ids[tokenizer.ids["cat"]])] == "cat"
-    assert tokenizer.decode(tokenizer.encode_command("replace 2 cat") + [tokenizer.ids["dog"]]) == "replace 2 cat"
+    command = tokenizer.encode_command("replace 2 cat", names) + [tokenizer.ids["dog"]]
+    assert tokenizer.decode(command, names) == "replace 2 cat"
+
+
+def test_rare_and_unseen_words_read_as_placeholders_numbered_per_prompt():
+    env = make_env(TINY)
+    pairs = [("reference: the cat sees\ntext: ...", ""), ("reference: the cat runs\ntext: ...", "")] * 3
+    tokenizer = lm_policy.Tokenizer.for_env(env, pairs, min_word_count=2)
+    assert {"the", "cat"} <= set(tokenizer.ids) and not {"sees", "runs"} & set(tokenizer.ids)
+    assert len(tokenizer.placeholders) == 2 * env.unwrapped.max_length + env.unwrapped.num_candidates
+    ids, names = tokenizer.encode_prompt("reference: the zebra sees\ntext: [0] sees [1] zebra [2]\nwords: zebra")
+    first, second = tokenizer.placeholders[:2]
+    assert names == {"zebra": first, "sees": second}
+    assert ids == [tokenizer.ids["reference:"], tokenizer.ids["the"], first, second, tokenizer.ids["text:"]] + [
+        tokenizer.ids["[0]"],
+        second,
+        tokenizer.ids["[1]"],
+        first,
+        tokenizer.ids["[2]"],
+        tokenizer.ids["words:"],
+        first,
+    ]
+    # A command about the prompt writes its placeholders, and decoding writes the words back.
+    command = tokenizer.encode_command("replace 1 zebra", names)
+    assert command == [tokenizer.ids["replace"], tokenizer.ids["1"], first, tokenizer.eos]
+    assert tokenizer.decode(command, names) == "replace 1 zebra"
+    assert tokenizer.decode([tokenizer.placeholders[5], tokenizer.eos], names) == "<w5>"  # not in the prompt: invalid
+    # More distinct new words than placeholders: the rest read as <unk>.
+    crowded = " ".join(f"w{i}" for i in range(len(tokenizer.placeholders) + 2))
+    ids, names = tokenizer.encode_prompt(f"reference: {crowded}")
+    assert ids[-2:] == [tokenizer.unk] * 2 and len(names) == len(tokenizer.placeholders)
 
 
 @pytest.mark.parametrize("encoder", ["lstm", "transformer"])
@@ -61,7 +91,7 @@ def test_decoding_is_deterministic_and_samples_follow_the_model(encoder):
     model, tokenizer = lm_policy.build(TINY, args)
     env = make_env(TINY)
     env.reset(seed=0)
-    prompts = lm_policy.pad([tokenizer.encode_prompt(format_prompt(env))] * 2, torch.device("cpu"))
+    prompts = lm_policy.pad([tokenizer.encode_prompt(format_prompt(env))[0]] * 2, torch.device("cpu"))
     greedy = model.decode(prompts, tokenizer.bos, tokenizer.eos)
     assert torch.equal(greedy, model.decode(prompts, tokenizer.bos, tokenizer.eos))
     draws = [
@@ -78,9 +108,10 @@ def test_pretraining_imitates_the_oracle_on_a_single_pair():
     one_pair = {"dataset": [["the cat", "the big cat"]], "split": "all"}
     args = replace(SMALL, pretrain_epochs=80, lr=2e-2)
     torch.manual_seed(0)
-    model, tokenizer = lm_policy.build(one_pair, args)
     pairs = lm_policy.demonstrations(one_pair, 1, 0, reference_starts=0.0)
     assert [command for _, command in pairs] == ["insert 1 big"]
+    model, tokenizer = lm_policy.build(one_pair, args, pairs)
+    assert "big" not in tokenizer.ids  # in one sentence only: the policy copies it as a placeholder
     assert lm_policy.pretrain(model, tokenizer, pairs, args, np.random.default_rng(0), progress=False) < 0.1
     env = make_env(one_pair)
     env.reset(seed=0)
