@@ -12,7 +12,11 @@ once per reward (BLEU, ROUGE-L, chrF), and is evaluated greedily on 200 episodes
 (sentences it never saw) with the measures solve rate alone hides (:func:`textedit_agents.evaluation.evaluate`):
 ``stop_rate`` (started at the reference, it stops at once), ``excess_steps`` (solved steps over the
 oracle's on the same episodes), ``detour_rate`` (solved episodes with an edit undone or redone) and
-the share of episodes cut by the time limit. The tasks are the bundled presets and a user's file
+the share of episodes cut by the time limit. ``sb3-dqn`` is stable-baselines3's DQN with the package's
+:class:`textedit_agents.sb3.TextEditDQNPolicy` at SB3's default settings (a discount of 0.99; the
+buffer cut to 50,000 transitions to fit in memory) for the comparison's 50,000 steps, reading the
+action gains (``--set action_gains=false``: without them; other ``--set`` keys are DQN's keyword
+arguments). The tasks are the bundled presets and a user's file
 (``benchmarks/data/docs_long.txt``: 200 documentation sentences of 10-30 words, written for this
 benchmark; no agent trained on it before this).
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import json
 import os
 import tempfile
@@ -44,7 +49,7 @@ TASKS: dict[str, dict] = {
     "docs-file": {"dataset": str(DOCS_FILE), "corruptions": [1, 4], "num_distractors": 4},
 }
 REWARDS = ("bleu", "rougeL", "chrf")
-AGENTS = ("dqn", "bc", "qlearning", "lm")
+AGENTS = ("dqn", "bc", "qlearning", "lm", "sb3-dqn")
 EVAL_SEED = 1000
 EPISODES = 200
 TARGETS = {
@@ -59,15 +64,47 @@ PRINTED = ("solve_rate", "top_score_rate", "stop_rate", "excess_steps", "detour_
 QUICK = {
     "tasks": ("easy",),
     "rewards": ("bleu",),
-    "agents": ("dqn", "bc"),
+    "agents": ("dqn", "bc", "sb3-dqn"),
     "args": {"steps": 300, "pretrain_episodes": 20},
     "episodes": 5,
 }
 
 
+SB3_DQN = {"buffer_size": 50_000}
+"""what sb3-dqn changes of SB3's DQN defaults: its 1,000,000-transition buffer of Dict observations
+would not fit in memory"""
+SB3_STEPS = 50_000
+"""sb3-dqn's budget: the comparison's"""
+
+
+def trained_sb3_dqn(env_kwargs: dict, seed: int, overrides: dict):
+    """SB3's DQN on the shared network at SB3's defaults, reading the action gains unless
+    ``overrides["action_gains"]`` is false; as a policy of the unwrapped env (it adds the gains itself)."""
+    from stable_baselines3 import DQN
+
+    from benchmarks.trainers import learn_quietly
+    from textedit_agents.sb3 import TextEditDQNPolicy
+    from textedit_env.wrappers import ActionGains
+    from textedit_env.wrappers.action_gains import gain_arrays
+
+    gains = overrides.get("action_gains", True)
+    settings = {k: v for k, v in overrides.items() if k in inspect.signature(DQN).parameters}
+    env = make_env(env_kwargs)
+    model = DQN(TextEditDQNPolicy, ActionGains(env) if gains else env, seed=seed, device="cpu", **SB3_DQN, **settings)
+    learn_quietly(model, overrides.get("steps", SB3_STEPS))
+
+    def policy(env, obs, info) -> int:
+        return int(model.predict({**obs, **gain_arrays(env)} if gains else obs, deterministic=True)[0])
+
+    return policy
+
+
 def trained_agent(agent: str, env_kwargs: dict, seed: int, overrides: dict, out: Path):
     """``agent`` trained as a user would with its defaults (and ``overrides``): DQN and the LM policy on
-    the task, BC on ``textedit collect``'s default 300 oracle episodes of it."""
+    the task, BC on ``textedit collect``'s default 300 oracle episodes of it, SB3's DQN as
+    :func:`trained_sb3_dqn`."""
+    if agent == "sb3-dqn":
+        return trained_sb3_dqn(env_kwargs, seed, overrides)
     module = agent_module(agent)
     args = module.Args(seed=seed, **{k: v for k, v in overrides.items() if hasattr(module.Args, k)})
     if agent != "bc":

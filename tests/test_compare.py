@@ -147,10 +147,11 @@ def test_the_stopping_benchmark_records_each_cell_once_and_reports_the_targets(t
     md = stopping.main(["--quick", "--out", str(tmp_path)]).read_text()
     assert "| dqn, pretrain_episodes=20, steps=300 | easy | bleu | 0 |" in md
     assert "| bc, pretrain_episodes=20, steps=300 | easy | bleu | 0 |" in md
+    assert "| sb3-dqn, pretrain_episodes=20, steps=300 | easy | bleu | 0 |" in md
     summary = md.split("## Summary")[1].split("## Every run")[0]  # a row per agent, whether it solved any or none
-    assert summary.count("| dqn, ") == summary.count("| bc, ") == 1
+    assert summary.count("| dqn, ") == summary.count("| bc, ") == summary.count("| sb3-dqn, ") == 1
     stopping.main(["--quick", "--out", str(tmp_path)])  # a rerun trains nothing
-    assert len((tmp_path / "stopping.jsonl").read_text().splitlines()) == 2
+    assert len((tmp_path / "stopping.jsonl").read_text().splitlines()) == 3
     assert "seed 0:" not in capsys.readouterr().out.split("wrote")[1]
 
 

@@ -161,3 +161,31 @@ def test_the_benchmarks_train_sb3_without_leaving_logger_folders(tmp_path, monke
     assert quiet.num_timesteps == 20 and not list(tmp_path.glob("SB3-*"))
     model().learn(20)  # SB3's default logger, for contrast: the folder this test would catch
     assert len(list(tmp_path.glob("SB3-*"))) == 1
+
+
+@pytest.mark.parametrize("algo, policy", [(DQN, TextEditDQNPolicy), (QRDQN, TextEditQRDQNPolicy)])
+def test_value_policies_build_q_on_the_action_gains_when_the_observation_has_them(algo, policy):
+    from textedit_env.wrappers import ActionGains, StartAtReference
+
+    env = ActionGains(make_env({"preset": "easy", "reward": "chrf"}))
+    model = algo(policy, env, buffer_size=100, seed=0, device="cpu", policy_kwargs=SMALL)
+    net = model.policy.q_net if algo is DQN else model.policy.quantile_net
+    assert net.network.gain_values is not None and "gains" in net.network.keys
+
+    def q_values(obs):
+        tensors, _ = model.policy.obs_to_tensor(obs)
+        q = net(tensors)[0]
+        return (q if algo is DQN else q.mean(dim=0)).detach().numpy()
+
+    obs, _ = env.reset(seed=0)
+    q, gains = q_values(obs), obs["gains"]
+    paying = np.flatnonzero(gains > 0)
+    assert paying.size and (q[paying] > q[0]).all()  # untrained, an edit that pays beats stopping
+    at_reference = StartAtReference(env, share=1.0)
+    obs, _ = at_reference.reset(seed=0)
+    q = q_values(obs)
+    assert obs["headroom"][0] == 0 and (q[1:] <= q[0]).all()  # at the top score no edit beats stopping
+    assert model.predict(obs, deterministic=True)[0] == 0
+    # Without the wrapper the same policy reads no gains.
+    plain = algo(policy, make_env({"preset": "easy"}), buffer_size=100, seed=0, device="cpu", policy_kwargs=SMALL)
+    assert (plain.policy.q_net if algo is DQN else plain.policy.quantile_net).network.gain_values is None

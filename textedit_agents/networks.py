@@ -403,7 +403,7 @@ class GainValues:
         low, high = self.scale * stop_gain, self.scale * rise_after
         value_after = low + torch.sigmoid(scores[:, 1:]) * (high - low).clamp(min=0)
         edits = self.scale * (gains[:, 1:] - self.step_cost) + self.gamma * value_after
-        return torch.cat([self.scale * stop_gain, edits], dim=1)
+        return torch.cat([(self.scale * stop_gain).expand(-1, -1, edits.shape[-1]), edits], dim=1)
 
 
 class EditNetwork(nn.Module):

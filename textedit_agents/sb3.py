@@ -32,6 +32,16 @@ maximum range over valid actions only. SB3's DQN and QR-DQN still explore unifor
 action ids (their algorithms have no masks); such samples carry no gradient. Requires ``pip
 install textedit-env[sb3]``.
 
+With the reference observed, wrap the env in :class:`textedit_env.wrappers.ActionGains` and the
+value policies (:class:`TextEditDQNPolicy`, :class:`TextEditQRDQNPolicy`) build their Q-values on
+what each action pays now and how far the score can still rise, as the package's DQN does
+(:class:`textedit_agents.networks.GainValues`, at the env's own reward scale and no step cost):
+an edit that pays beats stopping and at the top score no edit does, for any weights, so the policy
+stops where it should and looks one step ahead from the start, and SB3's default discount of 0.99
+no longer unlearns it (``docs/libraries.md``)::
+
+    model = DQN(TextEditDQNPolicy, ActionGains(gym.make("TextEdit-v0")), buffer_size=50_000)
+
 sb3-contrib's ``RecurrentPPO("MultiInputLstmPolicy", env)`` fails on the ``Dict`` observation with
 ``TypeError: input_size should be of type int, got: int64``: SB3 2.x sizes a ``MultiDiscrete``
 space as ``sum(nvec)``, a numpy integer, and ``nn.LSTM`` accepts only a Python ``int``. Pass
@@ -60,10 +70,16 @@ from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.torch_layers import CombinedExtractor as SB3CombinedExtractor
 from stable_baselines3.dqn.policies import DQNPolicy
 
-from textedit_agents.networks import EditNetwork, mlp
+from textedit_agents.networks import EditNetwork, GainValues, mlp
+from textedit_env.wrappers.action_gains import GAINS
 
 INVALID_LOGIT = -1e8
 """sb3-contrib's masked-logit value"""
+SB3_GAIN_VALUES = GainValues(scale=1.0, step_cost=0.0, gamma=1.0)
+"""how the value policies build Q on the action gains: SB3 learns from the env's rewards as they are,
+and a discount of 1 bounds the value after an edit for any discount the algorithm is given (stop pays
+the env's step penalty or nothing, at most 0, so the discounted value after an edit lies between
+what stopping pays and the headroom left)"""
 
 
 def floor_invalid(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -94,7 +110,10 @@ class EditScores(BasePolicy):
     ):
         super().__init__(observation_space, action_space)
         self.network_kwargs, self.n_quantiles = network_kwargs, n_quantiles
-        self.network = EditNetwork.for_space(observation_space, outputs=n_quantiles or 1, **network_kwargs)
+        gain_values = SB3_GAIN_VALUES if GAINS in observation_space.spaces else None
+        self.network = EditNetwork.for_space(
+            observation_space, outputs=n_quantiles or 1, gain_values=gain_values, **network_kwargs
+        )
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         features = self.network.features(obs)
