@@ -215,3 +215,14 @@ def test_rl_raises_the_reward_of_a_weakly_pretrained_model(tmp_path):
     logger.close()
     after = lm_policy.greedy_return(agent, PAIRS, 30, 100, args.gamma, args.invalid_penalty)
     assert after > before + 0.1, (before, after)
+
+
+def test_by_default_every_word_reads_as_a_placeholder():
+    env = make_env(TINY)
+    pairs = [("reference: the cat sees\ntext: ...", "")] * 5
+    assert lm_policy.Args().min_word_count is None
+    tokenizer = lm_policy.Tokenizer.for_env(env, pairs, min_word_count=None)
+    words = set(env.unwrapped.vocabulary.itos[2:])
+    assert not words & set(tokenizer.ids) and tokenizer.placeholders
+    ids, names = tokenizer.encode_prompt("reference: the cat sees\ntext: [0] cat [1]")
+    assert list(names) == ["the", "cat", "sees"] and ids[2] == ids[6] == names["cat"]
