@@ -73,8 +73,6 @@ QUICK = {
 SB3_DQN = {"buffer_size": 50_000}
 """what sb3-dqn changes of SB3's DQN defaults: its 1,000,000-transition buffer of Dict observations
 would not fit in memory"""
-SB3_STEPS = 50_000
-"""sb3-dqn's budget: the comparison's"""
 
 
 def trained_sb3_dqn(env_kwargs: dict, seed: int, overrides: dict):
@@ -82,16 +80,17 @@ def trained_sb3_dqn(env_kwargs: dict, seed: int, overrides: dict):
     ``overrides["action_gains"]`` is false; as a policy of the unwrapped env (it adds the gains itself)."""
     from stable_baselines3 import DQN
 
+    from benchmarks.compare import Args as ComparisonArgs
     from benchmarks.trainers import learn_quietly
     from textedit_agents.sb3 import TextEditDQNPolicy
     from textedit_env.wrappers import ActionGains
     from textedit_env.wrappers.action_gains import gain_arrays
 
     gains = overrides.get("action_gains", True)
-    settings = {k: v for k, v in overrides.items() if k in inspect.signature(DQN).parameters}
+    settings = {**SB3_DQN, **{k: v for k, v in overrides.items() if k in inspect.signature(DQN).parameters}}
     env = make_env(env_kwargs)
-    model = DQN(TextEditDQNPolicy, ActionGains(env) if gains else env, seed=seed, device="cpu", **SB3_DQN, **settings)
-    learn_quietly(model, overrides.get("steps", SB3_STEPS))
+    model = DQN(TextEditDQNPolicy, ActionGains(env) if gains else env, seed=seed, device="cpu", **settings)
+    learn_quietly(model, overrides.get("steps", ComparisonArgs().steps))  # the comparison's budget
 
     def policy(env, obs, info) -> int:
         return int(model.predict({**obs, **gain_arrays(env)} if gains else obs, deterministic=True)[0])
