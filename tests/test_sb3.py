@@ -189,3 +189,36 @@ def test_value_policies_build_q_on_the_action_gains_when_the_observation_has_the
     # Without the wrapper the same policy reads no gains.
     plain = algo(policy, make_env({"preset": "easy"}), buffer_size=100, seed=0, device="cpu", policy_kwargs=SMALL)
     assert (plain.policy.q_net if algo is DQN else plain.policy.quantile_net).network.gain_values is None
+
+
+@pytest.mark.parametrize(
+    "algo, policy",
+    [(PPO, TextEditActorCriticPolicy), (A2C, TextEditActorCriticPolicy), (MaskablePPO, MaskableTextEditPolicy)],
+)
+def test_actor_critic_policies_turn_the_action_gains_into_logits_when_the_observation_has_them(algo, policy):
+    from textedit_env.wrappers import ActionGains, StartAtReference
+
+    env = ActionGains(make_env({"preset": "easy", "reward": "chrf"}))
+    model = algo(policy, env, seed=0, device="cpu", policy_kwargs=SMALL)
+    assert model.policy.network.gain_values is not None and model.policy.log_temperature is not None
+
+    def probabilities(obs):
+        tensors, _ = model.policy.obs_to_tensor(obs)
+        return model.policy.get_distribution(tensors).distribution.probs[0].detach().numpy()
+
+    obs, _ = env.reset(seed=0)
+    p, gains = probabilities(obs), obs["gains"]
+    paying = np.flatnonzero(gains > 0)
+    assert paying.size and (p[paying] > p[0]).all()  # untrained, an edit that pays is likelier than stopping
+    assert p[paying].sum() > 0.9  # and the policy is nearly one-step look-ahead
+    obs, _ = StartAtReference(env, share=1.0).reset(seed=0)
+    p = probabilities(obs)
+    assert obs["headroom"][0] == 0 and (p[1:] <= p[0]).all()  # at the top score stopping is likeliest
+    assert model.predict(obs, deterministic=True)[0] == 0
+    # The temperature is learned: it gets a gradient like the network's weights.
+    tensors, _ = model.policy.obs_to_tensor(obs)
+    model.policy.get_distribution(tensors).distribution.probs[0, 0].backward()
+    assert model.policy.log_temperature.grad is not None
+    # Without the wrapper the same policy reads no gains and has no temperature.
+    plain = algo(policy, make_env({"preset": "easy"}), seed=0, device="cpu", policy_kwargs=SMALL)
+    assert plain.policy.network.gain_values is None and plain.policy.log_temperature is None

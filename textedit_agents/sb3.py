@@ -32,15 +32,17 @@ maximum range over valid actions only. SB3's DQN and QR-DQN still explore unifor
 action ids (their algorithms have no masks); such samples carry no gradient. Requires ``pip
 install textedit-env[sb3]``.
 
-With the reference observed, wrap the env in :class:`textedit_env.wrappers.ActionGains` and the
-value policies (:class:`TextEditDQNPolicy`, :class:`TextEditQRDQNPolicy`) build their Q-values on
-what each action pays now and how far the score can still rise, as the package's DQN does
-(:class:`textedit_agents.networks.GainValues`, at the env's own reward scale and no step cost):
-an edit that pays beats stopping and at the top score no edit does, for any weights, so the policy
-stops where it should and looks one step ahead from the start, and SB3's default discount of 0.99
-no longer unlearns it (``docs/libraries.md``)::
+With the reference observed, wrap the env in :class:`textedit_env.wrappers.ActionGains` and every
+policy here builds its scores on what each action pays now and how far the score can still rise,
+as the package's DQN does (:class:`textedit_agents.networks.GainValues`, at the env's own reward
+scale and no step cost): the value policies (:class:`TextEditDQNPolicy`, :class:`TextEditQRDQNPolicy`)
+take them as their Q-values, the actor-critic ones as logits over a learned temperature (first
+:data:`GAIN_TEMPERATURE`). An edit that pays beats stopping and at the top score no edit does, for
+any weights, so the policy stops where it should and looks one step ahead from the start, and SB3's
+default discount of 0.99 no longer unlearns it (``docs/libraries.md``)::
 
     model = DQN(TextEditDQNPolicy, ActionGains(gym.make("TextEdit-v0")), buffer_size=50_000)
+    model = PPO(TextEditActorCriticPolicy, ActionGains(gym.make("TextEdit-v0")))
 
 sb3-contrib's ``RecurrentPPO("MultiInputLstmPolicy", env)`` fails on the ``Dict`` observation with
 ``TypeError: input_size should be of type int, got: int64``: SB3 2.x sizes a ``MultiDiscrete``
@@ -54,6 +56,7 @@ one vector (``MlpLstmPolicy`` on :class:`textedit_env.wrappers.FlatObservation`)
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +72,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.torch_layers import CombinedExtractor as SB3CombinedExtractor
 from stable_baselines3.dqn.policies import DQNPolicy
+from torch import nn
 
 from textedit_agents.networks import EditNetwork, GainValues, mlp
 from textedit_env.wrappers.action_gains import GAINS
@@ -80,6 +84,15 @@ SB3_GAIN_VALUES = GainValues(scale=1.0, step_cost=0.0, gamma=1.0)
 and a discount of 1 bounds the value after an edit for any discount the algorithm is given (stop pays
 the env's step penalty or nothing, at most 0, so the discounted value after an edit lies between
 what stopping pays and the headroom left)"""
+GAIN_TEMPERATURE = 0.01
+"""the actor-critic policies' first temperature over those Q-values: a gain of 0.05 (a word of a
+short sentence's BLEU) makes an action e^5 times likelier, so the untrained policy plays nearly
+one-step look-ahead and still samples between edits that pay alike"""
+
+
+def gain_values_for(observation_space: spaces.Dict) -> GainValues | None:
+    """:data:`SB3_GAIN_VALUES` where the observation carries the action gains (``ActionGains``)."""
+    return SB3_GAIN_VALUES if GAINS in observation_space.spaces else None
 
 
 def floor_invalid(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -110,9 +123,11 @@ class EditScores(BasePolicy):
     ):
         super().__init__(observation_space, action_space)
         self.network_kwargs, self.n_quantiles = network_kwargs, n_quantiles
-        gain_values = SB3_GAIN_VALUES if GAINS in observation_space.spaces else None
         self.network = EditNetwork.for_space(
-            observation_space, outputs=n_quantiles or 1, gain_values=gain_values, **network_kwargs
+            observation_space,
+            outputs=n_quantiles or 1,
+            gain_values=gain_values_for(observation_space),
+            **network_kwargs,
         )
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -172,16 +187,23 @@ class TextEditQRDQNPolicy(_SharedNetwork, QRDQNPolicy):
 
 class _SharedNetworkActorCritic(_SharedNetwork):
     """What the actor-critic policies share: logits of the shared network (invalid actions at
-    -1e8) and a value head on its state summary, in place of SB3's extractor and MLPs."""
+    -1e8) and a value head on its state summary, in place of SB3's extractor and MLPs. With the
+    action gains in the observation the logits are the gain-built Q-values (:data:`SB3_GAIN_VALUES`)
+    over a learned temperature (first :data:`GAIN_TEMPERATURE`): a softmax policy that prefers
+    an edit that pays to stopping, and stopping at the top score to any edit, for any weights."""
 
     def _build(self, lr_schedule) -> None:
-        self.network = EditNetwork.for_space(self.observation_space, **self.network_kwargs)
+        gain_values = gain_values_for(self.observation_space)
+        self.network = EditNetwork.for_space(self.observation_space, gain_values=gain_values, **self.network_kwargs)
+        self.log_temperature = None if gain_values is None else nn.Parameter(torch.tensor(math.log(GAIN_TEMPERATURE)))
         self.value_net = mlp(self.network.summary_dim, self.network_kwargs["dim"])
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
 
     def _distribution_and_values(self, obs: dict[str, torch.Tensor], action_masks=None):
         features = self.network.features(obs)
         logits, summary = self.network.scores_and_summary(features, obs)
+        if self.log_temperature is not None:
+            logits = logits / self.log_temperature.exp()
         distribution = self.action_dist.proba_distribution(
             action_logits=logits.masked_fill(~features["mask"], INVALID_LOGIT)
         )
