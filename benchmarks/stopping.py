@@ -12,11 +12,12 @@ once per reward (BLEU, ROUGE-L, chrF), and is evaluated greedily on 200 episodes
 (sentences it never saw) with the measures solve rate alone hides (:func:`textedit_agents.evaluation.evaluate`):
 ``stop_rate`` (started at the reference, it stops at once), ``excess_steps`` (solved steps over the
 oracle's on the same episodes), ``detour_rate`` (solved episodes with an edit undone or redone) and
-the share of episodes cut by the time limit. ``sb3-dqn`` is stable-baselines3's DQN with the package's
-:class:`textedit_agents.sb3.TextEditDQNPolicy` at SB3's default settings (a discount of 0.99; the
+the share of episodes cut by the time limit. ``sb3-dqn``, ``sb3-ppo``, ``sb3-a2c`` and
+``sb3-maskable-ppo`` are stable-baselines3's DQN, PPO, A2C and sb3-contrib's MaskablePPO with the
+package's policies (:mod:`textedit_agents.sb3`) at SB3's default settings (a discount of 0.99; DQN's
 buffer cut to 50,000 transitions to fit in memory) for the comparison's 50,000 steps, reading the
-action gains (``--set action_gains=false``: without them; other ``--set`` keys are DQN's keyword
-arguments). The tasks are the bundled presets and a user's file
+action gains (``--set action_gains=false``: without them; other ``--set`` keys are the algorithm's
+keyword arguments). The tasks are the bundled presets and a user's file
 (``benchmarks/data/docs_long.txt``: 200 documentation sentences of 10-30 words, written for this
 benchmark; no agent trained on it before this).
 """
@@ -49,7 +50,7 @@ TASKS: dict[str, dict] = {
     "docs-file": {"dataset": str(DOCS_FILE), "corruptions": [1, 4], "num_distractors": 4},
 }
 REWARDS = ("bleu", "rougeL", "chrf")
-AGENTS = ("dqn", "bc", "qlearning", "lm", "sb3-dqn")
+AGENTS = ("dqn", "bc", "qlearning", "lm", "sb3-dqn", "sb3-ppo", "sb3-a2c", "sb3-maskable-ppo")
 EVAL_SEED = 1000
 EPISODES = 200
 TARGETS = {
@@ -64,46 +65,50 @@ PRINTED = ("solve_rate", "top_score_rate", "stop_rate", "excess_steps", "detour_
 QUICK = {
     "tasks": ("easy",),
     "rewards": ("bleu",),
-    "agents": ("dqn", "bc", "sb3-dqn"),
+    "agents": ("dqn", "bc", "sb3-dqn", "sb3-maskable-ppo"),
     "args": {"steps": 300, "pretrain_episodes": 20},
     "episodes": 5,
 }
 
 
-SB3_DQN = {"buffer_size": 50_000}
-"""what sb3-dqn changes of SB3's DQN defaults: its 1,000,000-transition buffer of Dict observations
-would not fit in memory"""
+SB3_AGENTS = {"sb3-dqn": "dqn", "sb3-ppo": "ppo", "sb3-a2c": "a2c", "sb3-maskable-ppo": "ppo_mask"}
+"""the stopping agents that are SB3 algorithms (rl-baselines3-zoo's names) with the package's policies"""
+SB3_CHANGES = {"dqn": {"buffer_size": 50_000}}
+"""what an SB3 agent changes of its algorithm's defaults: DQN's 1,000,000-transition buffer of Dict
+observations would not fit in memory"""
 
 
-def trained_sb3_dqn(env_kwargs: dict, seed: int, overrides: dict):
-    """SB3's DQN on the shared network at SB3's defaults, reading the action gains unless
-    ``overrides["action_gains"]`` is false; as a policy of the unwrapped env (it adds the gains itself)."""
-    from stable_baselines3 import DQN
-
+def trained_sb3(algo: str, env_kwargs: dict, seed: int, overrides: dict):
+    """An SB3 algorithm (a zoo name) with the package's policy at SB3's defaults, reading the action
+    gains unless ``overrides["action_gains"]`` is false; as a policy of the unwrapped env (it adds the
+    gains itself). MaskablePPO acts with the env's action masks."""
     from benchmarks.compare import Args as ComparisonArgs
     from benchmarks.trainers import learn_quietly
-    from textedit_agents.sb3 import TextEditDQNPolicy
+    from textedit_agents.sb3 import ALGORITHMS, MaskableTextEditPolicy, TextEditActorCriticPolicy, TextEditDQNPolicy
     from textedit_env.wrappers import ActionGains
     from textedit_env.wrappers.action_gains import gain_arrays
 
+    cls = ALGORITHMS[algo]
+    policy = {"dqn": TextEditDQNPolicy, "ppo_mask": MaskableTextEditPolicy}.get(algo, TextEditActorCriticPolicy)
     gains = overrides.get("action_gains", True)
-    settings = {**SB3_DQN, **{k: v for k, v in overrides.items() if k in inspect.signature(DQN).parameters}}
+    own = {k: v for k, v in overrides.items() if k in inspect.signature(cls).parameters}
     env = make_env(env_kwargs)
-    model = DQN(TextEditDQNPolicy, ActionGains(env) if gains else env, seed=seed, device="cpu", **settings)
+    model = cls(policy, ActionGains(env) if gains else env, seed=seed, device="cpu", **SB3_CHANGES.get(algo, {}), **own)
     learn_quietly(model, overrides.get("steps", ComparisonArgs().steps))  # the comparison's budget
 
-    def policy(env, obs, info) -> int:
-        return int(model.predict({**obs, **gain_arrays(env)} if gains else obs, deterministic=True)[0])
+    def act(env, obs, info) -> int:
+        masks = {"action_masks": env.unwrapped.action_masks()} if algo == "ppo_mask" else {}
+        return int(model.predict({**obs, **gain_arrays(env)} if gains else obs, deterministic=True, **masks)[0])
 
-    return policy
+    return act
 
 
 def trained_agent(agent: str, env_kwargs: dict, seed: int, overrides: dict, out: Path):
     """``agent`` trained as a user would with its defaults (and ``overrides``): DQN and the LM policy on
     the task, BC on ``textedit collect``'s default 300 oracle episodes of it, SB3's DQN as
-    :func:`trained_sb3_dqn`."""
-    if agent == "sb3-dqn":
-        return trained_sb3_dqn(env_kwargs, seed, overrides)
+    :func:`trained_sb3`."""
+    if agent in SB3_AGENTS:
+        return trained_sb3(SB3_AGENTS[agent], env_kwargs, seed, overrides)
     module = agent_module(agent)
     args = module.Args(seed=seed, **{k: v for k, v in overrides.items() if hasattr(module.Args, k)})
     if agent != "bc":

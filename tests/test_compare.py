@@ -148,10 +148,11 @@ def test_the_stopping_benchmark_records_each_cell_once_and_reports_the_targets(t
     assert "| dqn, pretrain_episodes=20, steps=300 | easy | bleu | 0 |" in md
     assert "| bc, pretrain_episodes=20, steps=300 | easy | bleu | 0 |" in md
     assert "| sb3-dqn, pretrain_episodes=20, steps=300 | easy | bleu | 0 |" in md
+    assert "| sb3-maskable-ppo, pretrain_episodes=20, steps=300 | easy | bleu | 0 |" in md
     summary = md.split("## Summary")[1].split("## Every run")[0]  # a row per agent, whether it solved any or none
-    assert summary.count("| dqn, ") == summary.count("| bc, ") == summary.count("| sb3-dqn, ") == 1
+    assert all(summary.count(f"| {agent}, ") == 1 for agent in ("dqn", "bc", "sb3-dqn", "sb3-maskable-ppo"))
     stopping.main(["--quick", "--out", str(tmp_path)])  # a rerun trains nothing
-    assert len((tmp_path / "stopping.jsonl").read_text().splitlines()) == 3
+    assert len((tmp_path / "stopping.jsonl").read_text().splitlines()) == 4
     assert "seed 0:" not in capsys.readouterr().out.split("wrote")[1]
 
 
