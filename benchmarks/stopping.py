@@ -79,33 +79,32 @@ observations would not fit in memory"""
 
 
 def trained_sb3(algo: str, env_kwargs: dict, seed: int, overrides: dict):
-    """An SB3 algorithm (a zoo name) with the package's policy at SB3's defaults, reading the action
-    gains unless ``overrides["action_gains"]`` is false; as a policy of the unwrapped env (it adds the
-    gains itself). MaskablePPO acts with the env's action masks."""
+    """An SB3 algorithm (a zoo name) with the package's policy for it (:func:`textedit_agents.sb3.recommended`)
+    at SB3's defaults, reading the action gains unless ``overrides["action_gains"]`` is false; as a
+    policy of the unwrapped env (it adds the gains itself). MaskablePPO acts with the env's action masks."""
+    from sb3_contrib import MaskablePPO
+
     from benchmarks.compare import Args as ComparisonArgs
-    from benchmarks.trainers import learn_quietly
-    from textedit_agents.sb3 import ALGORITHMS, MaskableTextEditPolicy, TextEditActorCriticPolicy, TextEditDQNPolicy
+    from benchmarks.trainers import learn_quietly, predictor
+    from textedit_agents.sb3 import recommended
     from textedit_env.wrappers import ActionGains
     from textedit_env.wrappers.action_gains import gain_arrays
 
-    cls = ALGORITHMS[algo]
-    policy = {"dqn": TextEditDQNPolicy, "ppo_mask": MaskableTextEditPolicy}.get(algo, TextEditActorCriticPolicy)
+    package = recommended(algo)  # its algorithm and policy only: the settings stay SB3's defaults
     gains = overrides.get("action_gains", True)
-    own = {k: v for k, v in overrides.items() if k in inspect.signature(cls).parameters}
+    own = {k: v for k, v in overrides.items() if k in inspect.signature(package.algo).parameters}
     env = make_env(env_kwargs)
-    model = cls(policy, ActionGains(env) if gains else env, seed=seed, device="cpu", **SB3_CHANGES.get(algo, {}), **own)
+    model = package.algo(
+        package.policy, ActionGains(env) if gains else env, seed=seed, device="cpu", **SB3_CHANGES.get(algo, {}), **own
+    )
     learn_quietly(model, overrides.get("steps", ComparisonArgs().steps))  # the comparison's budget
-
-    def act(env, obs, info) -> int:
-        masks = {"action_masks": env.unwrapped.action_masks()} if algo == "ppo_mask" else {}
-        return int(model.predict({**obs, **gain_arrays(env)} if gains else obs, deterministic=True, **masks)[0])
-
-    return act
+    act = predictor(model, masked=package.algo is MaskablePPO)
+    return (lambda env, obs, info: act(env, {**obs, **gain_arrays(env)}, info)) if gains else act
 
 
 def trained_agent(agent: str, env_kwargs: dict, seed: int, overrides: dict, out: Path):
     """``agent`` trained as a user would with its defaults (and ``overrides``): DQN and the LM policy on
-    the task, BC on ``textedit collect``'s default 300 oracle episodes of it, SB3's DQN as
+    the task, BC on ``textedit collect``'s default 300 oracle episodes of it, the SB3 agents as
     :func:`trained_sb3`."""
     if agent in SB3_AGENTS:
         return trained_sb3(SB3_AGENTS[agent], env_kwargs, seed, overrides)
