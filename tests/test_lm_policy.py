@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import replace
 
 import numpy as np
@@ -32,8 +33,9 @@ def test_tokenizer_reads_prompts_and_maps_unknown_words_to_unk():
     env = make_env(TINY)
     env.reset(seed=0, options={"source": "the cat", "reference": "the big cat"})
     tokenizer = lm_policy.Tokenizer.for_env(env)
-    ids, names = tokenizer.encode_prompt(format_prompt(env))
-    assert tokenizer.unk not in ids and names == {}
+    prompt = tokenizer.encode_prompt(format_prompt(env))
+    ids, names = prompt.ids, prompt.names
+    assert tokenizer.unk not in ids and names == {} and set(prompt.identities) == {0}
     assert [tokenizer.tokens[i] for i in ids] == [
         "reference:",
         "the",
@@ -48,7 +50,7 @@ def test_tokenizer_reads_prompts_and_maps_unknown_words_to_unk():
         "words:",
         *env.unwrapped.candidates,
     ]
-    assert tokenizer.encode("zebra stop") == [tokenizer.unk, tokenizer.ids["stop"]]
+    assert tokenizer.encode("zebra stop").ids == [tokenizer.unk, tokenizer.ids["stop"]]
     # Pointing at a gap marker writes its number; pointing at a word writes the word.
     assert tokenizer.tokens[int(tokenizer.copy_ids[tokenizer.ids["[2]"]])] == "2"
     assert tokenizer.tokens[int(tokenizer.copy_ids[tokenizer.ids["cat"]])] == "cat"
@@ -62,7 +64,8 @@ def test_rare_and_unseen_words_read_as_placeholders_numbered_per_prompt():
     tokenizer = lm_policy.Tokenizer.for_env(env, pairs, min_word_count=2)
     assert {"the", "cat"} <= set(tokenizer.ids) and not {"sees", "runs"} & set(tokenizer.ids)
     assert len(tokenizer.placeholders) == 2 * env.unwrapped.max_length + env.unwrapped.num_candidates
-    ids, names = tokenizer.encode_prompt("reference: the zebra sees\ntext: [0] sees [1] zebra [2]\nwords: zebra")
+    prompt = tokenizer.encode_prompt("reference: the zebra sees\ntext: [0] sees [1] zebra [2]\nwords: zebra")
+    ids, names = prompt.ids, prompt.names
     first, second = tokenizer.placeholders[:2]
     assert names == {"zebra": first, "sees": second}
     assert ids == [tokenizer.ids["reference:"], tokenizer.ids["the"], first, second, tokenizer.ids["text:"]] + [
@@ -81,7 +84,8 @@ def test_rare_and_unseen_words_read_as_placeholders_numbered_per_prompt():
     assert tokenizer.decode([tokenizer.placeholders[5], tokenizer.eos], names) == "<w5>"  # not in the prompt: invalid
     # More distinct new words than placeholders: the rest read as <unk>.
     crowded = " ".join(f"w{i}" for i in range(len(tokenizer.placeholders) + 2))
-    ids, names = tokenizer.encode_prompt(f"reference: {crowded}")
+    prompt = tokenizer.encode_prompt(f"reference: {crowded}")
+    ids, names = prompt.ids, prompt.names
     assert ids[-2:] == [tokenizer.unk] * 2 and len(names) == len(tokenizer.placeholders)
 
 
@@ -91,7 +95,7 @@ def test_decoding_is_deterministic_and_samples_follow_the_model(encoder):
     model, tokenizer = lm_policy.build(TINY, args)
     env = make_env(TINY)
     env.reset(seed=0)
-    prompts = lm_policy.pad([tokenizer.encode_prompt(format_prompt(env))[0]] * 2, torch.device("cpu"))
+    prompts = lm_policy.batch([tokenizer.encode_prompt(format_prompt(env))] * 2, torch.device("cpu"))
     greedy = model.decode(prompts, tokenizer.bos, tokenizer.eos)
     assert torch.equal(greedy, model.decode(prompts, tokenizer.bos, tokenizer.eos))
     draws = [
@@ -224,5 +228,73 @@ def test_by_default_every_word_reads_as_a_placeholder():
     tokenizer = lm_policy.Tokenizer.for_env(env, pairs, min_word_count=None)
     words = set(env.unwrapped.vocabulary.itos[2:])
     assert not words & set(tokenizer.ids) and tokenizer.placeholders
-    ids, names = tokenizer.encode_prompt("reference: the cat sees\ntext: [0] cat [1]")
+    prompt = tokenizer.encode_prompt("reference: the cat sees\ntext: [0] cat [1]")
+    ids, names = prompt.ids, prompt.names
     assert list(names) == ["the", "cat", "sees"] and ids[2] == ids[6] == names["cat"]
+    # The model built with the default arguments: with the reference observed, placeholders alone.
+    assert not words & set(lm_policy.build(TINY, SMALL)[1].ids)
+
+
+def test_by_default_with_the_reference_hidden_frequent_words_also_have_tokens():
+    hidden = {"preset": "fix-easy"}
+    pairs = lm_policy.demonstrations(hidden, 30, 0, 0.3)
+    _, tokenizer = lm_policy.build(hidden, SMALL, pairs)
+    assert tokenizer.all_placeholders and tokenizer.placeholders
+    sentences = {prompt.split("\n", 1)[0] for prompt, _ in pairs}
+    counts = Counter(word for line in sentences for word in set(line.split()[1:]))
+    own = {w for w in counts if w in tokenizer.ids}
+    assert own == {w for w, n in counts.items() if n >= lm_policy.HIDDEN_MIN_WORD_COUNT} and own != set(counts)
+
+
+def test_with_all_placeholders_a_word_with_a_token_reads_as_both():
+    env = make_env(TINY)
+    pairs = [("reference: the cat sees\ntext: ...", ""), ("reference: the cat runs\ntext: ...", "")]
+    tokenizer = lm_policy.Tokenizer.for_env(env, pairs, min_word_count=2, all_placeholders=True)
+    # The grammar's own tokens (headers, markers, commands) never read as placeholders.
+    prompt = tokenizer.encode_prompt("source: a cat sees\ntext: [0] cat [1] sees [2]\nwords: the stop")
+    ids, names = prompt.ids, prompt.names
+    first, second, third, fourth = tokenizer.placeholders[:4]
+    assert names == {"a": first, "cat": second, "sees": third, "the": fourth}
+    assert ids == [
+        tokenizer.ids["source:"],
+        first,
+        second,
+        third,
+        tokenizer.ids["text:"],
+        tokenizer.ids["[0]"],
+        second,
+        tokenizer.ids["[1]"],
+        third,
+        tokenizer.ids["[2]"],
+        tokenizer.ids["words:"],
+        fourth,
+        tokenizer.ids["stop"],
+    ]
+    # Beside its placeholder, a word of two sentences carries its own token; "a" and "sees" have none.
+    identity = dict(zip(ids, prompt.identities))
+    assert identity[second] == tokenizer.ids["cat"] and identity[fourth] == tokenizer.ids["the"]
+    assert identity[first] == identity[third] == 0
+    assert prompt.identities[0] == prompt.identities[-1] == 0  # "source:" and "stop": no identity
+    # Commands are written with placeholders alone, so that pointing at a word writes it.
+    assert tokenizer.encode_command("replace 0 the", names) == [
+        tokenizer.ids["replace"],
+        tokenizer.ids["0"],
+        fourth,
+        tokenizer.eos,
+    ]
+
+
+def test_the_model_reads_the_identities_beside_the_placeholders():
+    args = replace(SMALL, min_word_count=0)
+    model, tokenizer = lm_policy.build(TINY, args)
+    assert tokenizer.all_placeholders and args.word_placeholders == "all"
+    same_shape = [tokenizer.encode_prompt(f"text: [0] {word} [1]") for word in ("cat", "dog")]
+    assert same_shape[0].ids == same_shape[1].ids and same_shape[0].identities != same_shape[1].identities
+    memory, _, _ = model.encode(lm_policy.batch(same_shape, torch.device("cpu")))
+    assert not torch.allclose(memory[0], memory[1])
+    # Without identities (the "unknown" tokenizer of earlier runs) the two prompts differ in their ids.
+    earlier = lm_policy.Tokenizer.for_env(make_env(TINY), min_word_count=0)
+    assert not earlier.placeholders and earlier.encode_prompt("text: cat").ids == [
+        earlier.ids["text:"],
+        earlier.ids["cat"],
+    ]
