@@ -165,7 +165,8 @@ ALGORITHMS: dict[str, Algorithm] = {
         "`textedit_agents.lm_policy` with its default `Args` at 50,000 steps: "
         "a language model pretrained on the commands of "
         "0.4 x budget oracle episodes (20,000), then fine-tuned by RL on 4,096 states; its steps are the "
-        "demonstrations' and the RL states",
+        "demonstrations' and the RL states. The reference hidden, words of 2 or more demonstration sentences "
+        "read as their own token beside their placeholder",
         tasks=SMALL_HIDDEN,
         privileged="learns from the oracle (a teacher; its RL reward plays the oracle after each command); acts on "
         "the text alone",
