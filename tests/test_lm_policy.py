@@ -164,6 +164,7 @@ def test_invalid_commands_are_counted_and_played_as_invalid_actions():
         ("group_size", 1, "group_size=1: expected at least 2"),
         ("kl_coef", -0.1, "kl_coef=-0.1: expected a number >= 0"),
         ("encoder", "gru", "encoder='gru'"),
+        ("word_placeholders", "some", "word_placeholders='some': expected 'all' or 'unknown'"),
         ("dim", 18, "multiple of its 4 heads"),
     ],
 )

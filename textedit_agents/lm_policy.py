@@ -68,7 +68,7 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args, get_type_hints
 
 import gymnasium as gym
 import numpy as np
@@ -182,10 +182,10 @@ class Args:
             raise ValueError(
                 f"group_size={self.group_size}: expected at least 2 (advantages are relative to the group)"
             )
-        if self.word_placeholders not in ("all", "unknown"):
-            raise ValueError(f"word_placeholders={self.word_placeholders!r}: expected 'all' or 'unknown'")
-        if self.encoder not in ("lstm", "transformer"):
-            raise ValueError(f"encoder={self.encoder!r}: expected 'lstm' or 'transformer'")
+        for name in ("word_placeholders", "encoder"):
+            choices = get_args(get_type_hints(Args)[name])
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name}={getattr(self, name)!r}: expected {' or '.join(map(repr, choices))}")
         if self.encoder == "transformer" and self.dim % 4:
             raise ValueError(f"dim={self.dim}: the Transformer encoder needs a multiple of its 4 heads")
 
