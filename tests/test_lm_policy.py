@@ -89,9 +89,9 @@ def test_rare_and_unseen_words_read_as_placeholders_numbered_per_prompt():
     assert ids[-2:] == [tokenizer.unk] * 2 and len(names) == len(tokenizer.placeholders)
 
 
-@pytest.mark.parametrize("encoder", ["lstm", "transformer"])
-def test_decoding_is_deterministic_and_samples_follow_the_model(encoder):
-    args = replace(SMALL, encoder=encoder)
+@pytest.mark.parametrize(("encoder", "attention_layers"), [("lstm", 0), ("transformer", 0), ("lstm", 1)])
+def test_decoding_is_deterministic_and_samples_follow_the_model(encoder, attention_layers):
+    args = replace(SMALL, encoder=encoder, attention_layers=attention_layers)
     model, tokenizer = lm_policy.build(TINY, args)
     env = make_env(TINY)
     env.reset(seed=0)
@@ -122,12 +122,15 @@ def test_pretraining_imitates_the_oracle_on_a_single_pair():
     assert lm_policy.Agent(model, tokenizer, args, one_pair).command(env) == "insert 1 big"
 
 
-def test_train_saves_and_load_restores_the_same_policy(tmp_path):
-    agent = lm_policy.train(SMALL, TINY, tmp_path, progress=False)
+@pytest.mark.parametrize("attention_layers", [0, 1])
+def test_train_saves_and_load_restores_the_same_policy(tmp_path, attention_layers):
+    args = replace(SMALL, attention_layers=attention_layers)
+    agent = lm_policy.train(args, TINY, tmp_path, progress=False)
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     assert manifest["algo"] == "lm" and manifest["env_kwargs"] == TINY
     loaded = lm_policy.Agent.load(tmp_path)
-    assert loaded.args == SMALL and loaded.env_kwargs == TINY and loaded.eval_split() == "test"
+    assert len(loaded.model.attention) == attention_layers
+    assert loaded.args == args and loaded.env_kwargs == TINY and loaded.eval_split() == "test"
     env = make_env(TINY, "test")
     for seed in range(5):
         env.reset(seed=seed)
@@ -166,11 +169,17 @@ def test_invalid_commands_are_counted_and_played_as_invalid_actions():
         ("encoder", "gru", "encoder='gru'"),
         ("word_placeholders", "some", "word_placeholders='some': expected 'all' or 'unknown'"),
         ("dim", 18, "multiple of its 4 heads"),
+        ("attention_layers", -1, "attention_layers=-1: expected"),
     ],
 )
 def test_bad_args_are_named(tmp_path, field, value, message):
     with pytest.raises(ValueError, match=message):
         lm_policy.train(replace(SMALL, **{"encoder": "transformer", field: value}), TINY, tmp_path, progress=False)
+
+
+def test_attention_layers_need_a_width_their_heads_divide():
+    with pytest.raises(ValueError, match="dim=18: attention"):
+        replace(SMALL, dim=18, attention_layers=1)
 
 
 def test_character_units_are_refused_before_training():

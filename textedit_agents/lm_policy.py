@@ -25,11 +25,13 @@ episodes) placeholders alone reached a normalized return of 0.40-0.45 (solve 0.4
 tokens beside them 0.989 (solve 0.990, seed 0), a token for every word instead 1.000 (seed 0).
 
 The model encodes the prompt (a bidirectional LSTM, or a small Transformer encoder with learned
-positions) and decodes with an LSTM cell that attends over the encoding. Each output token is drawn
-from a pointer-generator mixture: a softmax over the whole token vocabulary, and a copy of the
-prompt token the decoder points at (pointing at a marker ``[3]`` writes ``3``), mixed by a learned
-gate. Decoding is free: nothing forces the output to be a well-formed command, so the policy can
-write invalid commands, and the agent counts them (``invalid_commands`` / ``commands``).
+positions; ``attention_layers`` adds self-attention blocks on top, so that a text word can find its
+twin placeholder in the reference and compare what surrounds the two) and decodes with an LSTM cell
+that attends over the encoding. Each output token is drawn from a pointer-generator mixture: a
+softmax over the whole token vocabulary, and a copy of the prompt token the decoder points at
+(pointing at a marker ``[3]`` writes ``3``), mixed by a learned gate. Decoding is free: nothing
+forces the output to be a well-formed command, so the policy can write invalid commands, and the
+agent counts them (``invalid_commands`` / ``commands``).
 
 Training, inside :func:`train`, in two stages:
 
@@ -156,6 +158,9 @@ class Args:
     """width of embeddings and hidden states"""
     layers: int = 2
     """Transformer encoder layers (the LSTM encoder has one)"""
+    attention_layers: int = 0
+    """self-attention blocks on top of the encoder (pre-norm, residual, 4 heads): each token can look up
+    the tokens with its placeholder (a text word's twin in the reference) and compare their contexts"""
     device: str = "cpu"
     """torch device"""
 
@@ -175,7 +180,13 @@ class Args:
                 "dim",
                 "layers",
             ),
-            non_negative=("seed", "kl_coef", "invalid_penalty", *(("min_word_count",) if self.min_word_count else ())),
+            non_negative=(
+                "seed",
+                "attention_layers",
+                "kl_coef",
+                "invalid_penalty",
+                *(("min_word_count",) if self.min_word_count else ()),
+            ),
             unit_interval=("reference_starts", "gamma"),
         )
         if self.group_size < 2:
@@ -186,8 +197,10 @@ class Args:
             choices = get_args(get_type_hints(Args)[name])
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected {' or '.join(map(repr, choices))}")
-        if self.encoder == "transformer" and self.dim % 4:
-            raise ValueError(f"dim={self.dim}: the Transformer encoder needs a multiple of its 4 heads")
+        if (self.encoder == "transformer" or self.attention_layers) and self.dim % 4:
+            raise ValueError(
+                f"dim={self.dim}: attention (the Transformer encoder, attention_layers) needs a multiple of its 4 heads"
+            )
 
 
 # --------------------------------------------------------------------------- tokens
@@ -302,7 +315,9 @@ def _is_placeholder(token: str) -> bool:
 class CommandModel(nn.Module):
     """Prompt encoder and pointer-generator LSTM decoder (see the module docstring)."""
 
-    def __init__(self, tokenizer: Tokenizer, dim: int, encoder: str, layers: int, max_prompt: int):
+    def __init__(
+        self, tokenizer: Tokenizer, dim: int, encoder: str, layers: int, max_prompt: int, attention_layers: int = 0
+    ):
         super().__init__()
         vocab = len(tokenizer)
         self.register_buffer("copy_ids", tokenizer.copy_ids.clone(), persistent=False)
@@ -315,6 +330,7 @@ class CommandModel(nn.Module):
             layer = nn.TransformerEncoderLayer(dim, 4, 2 * dim, dropout=0.0, batch_first=True)
             self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.encoded_dim = 2 * (dim // 2) if encoder == "lstm" else dim
+        self.attention = nn.ModuleList(SelfAttention(self.encoded_dim, 2 * dim) for _ in range(attention_layers))
         self.init_state = nn.Linear(self.encoded_dim, 2 * dim)
         self.cell = nn.LSTMCell(dim + self.encoded_dim, dim)
         self.query = nn.Linear(dim, self.encoded_dim, bias=False)
@@ -337,6 +353,8 @@ class CommandModel(nn.Module):
         else:
             x = x + self.positions(torch.arange(ids.shape[1], device=ids.device))
             memory = self.encoder(x, src_key_padding_mask=~mask)
+        for block in self.attention:
+            memory = block(memory, mask)
         pooled = (memory * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
         h, c = torch.tanh(self.init_state(pooled)).chunk(2, dim=-1)
         context = torch.zeros(len(ids), self.encoded_dim, device=ids.device)
@@ -397,6 +415,22 @@ class CommandModel(nn.Module):
             done |= token == eos
             previous = token
         return torch.stack(out, 1)
+
+
+class SelfAttention(nn.Module):
+    """A pre-norm self-attention block with a feed-forward layer, both residual, over the encoding:
+    the LSTM's states say where a token is and what surrounds it, attention finds its twins."""
+
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.attention = nn.MultiheadAttention(dim, 4, batch_first=True)
+        self.feed_forward = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, dim))
+
+    def forward(self, memory: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = self.norm(memory)
+        memory = memory + self.attention(x, x, x, key_padding_mask=~mask, need_weights=False)[0]
+        return memory + self.feed_forward(memory)
 
 
 def pad(rows: list[list[int]], device: torch.device) -> torch.Tensor:
@@ -461,7 +495,7 @@ class Agent(SavedAgent):
     def read_checkpoint(cls, path: Path, args: Args, env_kwargs: dict) -> Agent:
         data = torch.load(path, map_location=args.device, weights_only=True)
         tokenizer = Tokenizer(data["tokens"], args.word_placeholders == "all")
-        model = CommandModel(tokenizer, args.dim, args.encoder, args.layers, data["max_prompt"])
+        model = CommandModel(tokenizer, args.dim, args.encoder, args.layers, data["max_prompt"], args.attention_layers)
         model.load_state_dict(data["state_dict"])
         return cls(model.to(args.device), tokenizer, args, env_kwargs)
 
@@ -668,7 +702,7 @@ def build(env_kwargs: dict, args: Args, pairs: list[tuple[str, str]] | None = No
     if min_word_count is None and not env.unwrapped.observe_reference:
         min_word_count = HIDDEN_MIN_WORD_COUNT
     tokenizer = Tokenizer.for_env(env, pairs, min_word_count, args.word_placeholders == "all")
-    model = CommandModel(tokenizer, args.dim, args.encoder, args.layers, max_prompt_tokens(env))
+    model = CommandModel(tokenizer, args.dim, args.encoder, args.layers, max_prompt_tokens(env), args.attention_layers)
     return model.to(args.device), tokenizer
 
 
