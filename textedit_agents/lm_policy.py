@@ -25,7 +25,7 @@ episodes) placeholders alone reached a normalized return of 0.40-0.45 (solve 0.4
 tokens beside them 0.989 (solve 0.990, seed 0), a token for every word instead 1.000 (seed 0).
 
 The model encodes the prompt (a bidirectional LSTM, or a small Transformer encoder with learned
-positions; ``attention_layers`` adds self-attention blocks on top, so that a text word can find its
+positions; ``attention_layers`` adds pre-norm Transformer blocks on top, so that a text word can find its
 twin placeholder in the reference and compare what surrounds the two) and decodes with an LSTM cell
 that attends over the encoding. Each output token is drawn from a pointer-generator mixture: a
 softmax over the whole token vocabulary, and a copy of the prompt token the decoder points at
@@ -330,7 +330,12 @@ class CommandModel(nn.Module):
             layer = nn.TransformerEncoderLayer(dim, 4, 2 * dim, dropout=0.0, batch_first=True)
             self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.encoded_dim = 2 * (dim // 2) if encoder == "lstm" else dim
-        self.attention = nn.ModuleList(SelfAttention(self.encoded_dim, 2 * dim) for _ in range(attention_layers))
+        # Pre-norm blocks on top of the encoder: its states say where a token is and what surrounds
+        # it, attention finds its twins.
+        self.attention = nn.ModuleList(
+            nn.TransformerEncoderLayer(self.encoded_dim, 4, 2 * dim, dropout=0.0, batch_first=True, norm_first=True)
+            for _ in range(attention_layers)
+        )
         self.init_state = nn.Linear(self.encoded_dim, 2 * dim)
         self.cell = nn.LSTMCell(dim + self.encoded_dim, dim)
         self.query = nn.Linear(dim, self.encoded_dim, bias=False)
@@ -354,7 +359,7 @@ class CommandModel(nn.Module):
             x = x + self.positions(torch.arange(ids.shape[1], device=ids.device))
             memory = self.encoder(x, src_key_padding_mask=~mask)
         for block in self.attention:
-            memory = block(memory, mask)
+            memory = block(memory, src_key_padding_mask=~mask)
         pooled = (memory * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
         h, c = torch.tanh(self.init_state(pooled)).chunk(2, dim=-1)
         context = torch.zeros(len(ids), self.encoded_dim, device=ids.device)
@@ -415,22 +420,6 @@ class CommandModel(nn.Module):
             done |= token == eos
             previous = token
         return torch.stack(out, 1)
-
-
-class SelfAttention(nn.Module):
-    """A pre-norm self-attention block with a feed-forward layer, both residual, over the encoding:
-    the LSTM's states say where a token is and what surrounds it, attention finds its twins."""
-
-    def __init__(self, dim: int, hidden: int):
-        super().__init__()
-        self.norm = nn.LayerNorm(dim)
-        self.attention = nn.MultiheadAttention(dim, 4, batch_first=True)
-        self.feed_forward = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, dim))
-
-    def forward(self, memory: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = self.norm(memory)
-        memory = memory + self.attention(x, x, x, key_padding_mask=~mask, need_weights=False)[0]
-        return memory + self.feed_forward(memory)
 
 
 def pad(rows: list[list[int]], device: torch.device) -> torch.Tensor:
