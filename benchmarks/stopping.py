@@ -264,7 +264,8 @@ def parsed(value: str) -> object:
         return value
 
 
-def main(argv: list[str] | None = None) -> Path:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, with ``overrides``: the ``--set`` pairs as a dict (``--set`` may repeat)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", nargs="+", choices=AGENTS, default=list(AGENTS))
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
@@ -273,6 +274,7 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument(
         "--set",
         nargs="+",
+        action="extend",  # `--set a=1 --set b=2` keeps both, as `--set a=1 b=2` does
         default=[],
         metavar="KEY=VALUE",
         help="agent arguments other than the defaults (JSON values)",
@@ -281,8 +283,21 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--quick", action="store_true", help="a small end-to-end check (tiny budgets)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     options = parser.parse_args(argv)
+    options.overrides = {}
+    for item in options.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"--set {item!r}: expected KEY=VALUE, e.g. --set attention_layers=1")
+        if key in options.overrides:
+            parser.error(f"--set {key} is given twice")
+        options.overrides[key] = parsed(value)
+    return options
+
+
+def main(argv: list[str] | None = None) -> Path:
+    options = parse_args(argv)
     results = options.out / "stopping.jsonl"
-    overrides = {key: parsed(value) for key, _, value in (item.partition("=") for item in options.set)}
+    overrides = options.overrides
     episodes = EPISODES
     if options.quick:
         options.agents, options.tasks, options.rewards = QUICK["agents"], QUICK["tasks"], QUICK["rewards"]

@@ -156,6 +156,21 @@ def test_the_stopping_benchmark_records_each_cell_once_and_reports_the_targets(t
     assert "seed 0:" not in capsys.readouterr().out.split("wrote")[1]
 
 
+def test_the_stopping_benchmark_keeps_every_set_pair_and_names_a_bad_one(capsys):
+    from benchmarks.stopping import parse_args
+
+    pairs = {"attention_layers": 1, "pretrain_epochs": 16, "encoder": "lstm"}
+    assert parse_args(["--set", "attention_layers=1", "--set", "pretrain_epochs=16", "encoder=lstm"]).overrides == pairs
+    for argv, message in (
+        (["--set", "attention_layers"], "expected KEY=VALUE"),
+        (["--set", "=1"], "expected KEY=VALUE"),
+        (["--set", "steps=1", "--set", "steps=2"], "--set steps is given twice"),
+    ):
+        with pytest.raises(SystemExit):
+            parse_args(argv)
+        assert message in capsys.readouterr().err
+
+
 def test_the_delete_values_benchmark_compares_each_q_with_its_target(tmp_path):
     from benchmarks import delete_values
 
