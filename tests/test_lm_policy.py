@@ -161,6 +161,28 @@ def test_invalid_commands_are_counted_and_played_as_invalid_actions():
     assert agent.last_error.startswith("unknown command 'fly'")
 
 
+def test_valid_decoding_plays_the_likeliest_valid_command_and_never_an_invalid_one():
+    args = replace(SMALL, decoding="valid")
+    model, tokenizer = lm_policy.build(TINY, args)  # untrained: free decoding writes anything
+    free, valid = lm_policy.Agent(model, tokenizer, SMALL, TINY), lm_policy.Agent(model, tokenizer, args, TINY)
+    env = make_env(TINY, "test")
+    evaluate(env, free, 10, seed=0)
+    evaluate(env, valid, 10, seed=0)
+    assert free.invalid_commands > 0 and valid.commands > 0 and valid.invalid_commands == 0
+    # The choice is the argmax of every valid command's log-probability, each scored on its own.
+    obs, info = env.reset(seed=3)
+    prompt = tokenizer.encode_prompt(format_prompt(env))
+    device = torch.device("cpu")
+    scores = {}
+    for action in np.flatnonzero(env.unwrapped.action_masks()):
+        command = lm_policy.command_for(env, action)
+        ids = lm_policy.pad([tokenizer.encode_command(command, prompt.names)], device)
+        scores[command] = model.token_logprobs(lm_policy.batch([prompt], device), ids, tokenizer.bos).sum().item()
+    best = valid.command(env)
+    assert scores[best] == pytest.approx(max(scores.values()), abs=1e-5)
+    assert env.unwrapped.action_masks()[valid(env, obs, info)]
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -170,6 +192,7 @@ def test_invalid_commands_are_counted_and_played_as_invalid_actions():
         ("word_placeholders", "some", "word_placeholders='some': expected 'all' or 'unknown'"),
         ("dim", 18, "multiple of its 4 heads"),
         ("attention_layers", -1, "attention_layers=-1: expected"),
+        ("decoding", "beam", "decoding='beam': expected 'free' or 'valid'"),
     ],
 )
 def test_bad_args_are_named(tmp_path, field, value, message):

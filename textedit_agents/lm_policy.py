@@ -161,6 +161,12 @@ class Args:
     attention_layers: int = 0
     """self-attention blocks on top of the encoder (pre-norm, residual, 4 heads): each token can look up
     the tokens with its placeholder (a text word's twin in the reference) and compare their contexts"""
+    decoding: Literal["free", "valid"] = "free"
+    """how the agent picks its command. "free": token by token, each the most likely (the command may
+    not parse, or not be allowed in the state: an invalid action). "valid": the command with the
+    highest probability (its tokens' log-probabilities summed) among those of the state's valid
+    actions, so never an invalid one (the ranking of admissible commands text-game agents use).
+    Only the agent's greedy choice changes: training samples freely either way"""
     device: str = "cpu"
     """torch device"""
 
@@ -193,7 +199,7 @@ class Args:
             raise ValueError(
                 f"group_size={self.group_size}: expected at least 2 (advantages are relative to the group)"
             )
-        for name in ("word_placeholders", "encoder"):
+        for name in ("word_placeholders", "encoder", "decoding"):
             choices = get_args(get_type_hints(Args)[name])
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected {' or '.join(map(repr, choices))}")
@@ -387,8 +393,13 @@ class CommandModel(nn.Module):
         return torch.einsum("bte,be->bt", memory, query).masked_fill(~mask, -torch.inf)
 
     def token_logprobs(self, prompts: torch.Tensor, commands: torch.Tensor, bos: int) -> torch.Tensor:
-        """Log-probability ``(B, S)`` of each token of ``commands`` (teacher forcing)."""
+        """Log-probability ``(B, S)`` of each token of ``commands`` (teacher forcing): the i-th command
+        about the i-th prompt, or all of them about a single prompt (encoded once)."""
         memory, mask, state = self.encode(prompts)
+        if len(prompts) == 1 < len(commands):
+            n = len(commands)
+            memory, mask, prompts = (x.expand(n, *x.shape[1:]) for x in (memory, mask, prompts))
+            state = tuple(x.expand(n, -1) for x in state)
         previous = torch.full((len(prompts),), bos, dtype=torch.long, device=prompts.device)
         out = []
         for s in range(commands.shape[1]):
@@ -439,8 +450,9 @@ def batch(prompts: list[EncodedPrompt], device: torch.device) -> torch.Tensor:
 # --------------------------------------------------------------------------- agent
 class Agent(SavedAgent):
     """The model as a greedy policy (``agent(env, obs, info) -> action``): argmax decoding of the
-    prompt of ``env``'s state, parsed by :func:`parse_command`. A command that does not parse or is
-    not valid in the state is played as an invalid action and counted in ``invalid_commands``."""
+    prompt of ``env``'s state (or the likeliest valid command, ``decoding="valid"``), parsed by
+    :func:`parse_command`. A command that does not parse or is not valid in the state is played as an
+    invalid action and counted in ``invalid_commands``."""
 
     NAME, ARGS = NAME, Args
     ADDED_ARGS = {"min_word_count": 0, "word_placeholders": "unknown"}
@@ -453,10 +465,21 @@ class Agent(SavedAgent):
         self.last_command, self.last_error = "", ""
 
     def command(self, env: gym.Env) -> str:
-        """The greedy command in the environment's state."""
+        """The greedy command in the environment's state (see ``Args.decoding``)."""
         prompt = self.tokenizer.encode_prompt(format_prompt(env))
-        command = self.model.decode(batch([prompt], self.device), self.tokenizer.bos, self.tokenizer.eos)[0].tolist()
+        prompts = batch([prompt], self.device)
+        if self.args.decoding == "valid":
+            return self.likeliest_valid_command(env, prompt, prompts)
+        command = self.model.decode(prompts, self.tokenizer.bos, self.tokenizer.eos)[0].tolist()
         return self.tokenizer.decode(command, prompt.names)
+
+    @torch.no_grad()
+    def likeliest_valid_command(self, env: gym.Env, prompt: EncodedPrompt, prompts: torch.Tensor) -> str:
+        """The command of a valid action of ``env``'s state with the highest log-probability."""
+        commands = [command_for(env, action) for action in np.flatnonzero(env.unwrapped.action_masks())]
+        ids = pad([self.tokenizer.encode_command(c, prompt.names) for c in commands], self.device)
+        logp = self.model.token_logprobs(prompts, ids, self.tokenizer.bos)
+        return commands[int((logp * (ids != 0)).sum(1).argmax())]
 
     def __call__(self, env: gym.Env, obs, info: dict) -> int:
         self.last_command = self.command(env)
