@@ -29,9 +29,10 @@ positions; ``attention_layers`` adds pre-norm Transformer blocks on top, so that
 twin placeholder in the reference and compare what surrounds the two) and decodes with an LSTM cell
 that attends over the encoding. Each output token is drawn from a pointer-generator mixture: a
 softmax over the whole token vocabulary, and a copy of the prompt token the decoder points at
-(pointing at a marker ``[3]`` writes ``3``), mixed by a learned gate. Decoding is free: nothing
-forces the output to be a well-formed command, so the policy can write invalid commands, and the
-agent counts them (``invalid_commands`` / ``commands``).
+(pointing at a marker ``[3]`` writes ``3``), mixed by a learned gate. Decoding is free by default:
+nothing forces the output to be a well-formed command, so the policy can write invalid commands, and
+the agent counts them (``invalid_commands`` / ``commands``); ``decoding="valid"`` has the agent play
+the likeliest of the state's valid commands instead.
 
 Training, inside :func:`train`, in two stages:
 
