@@ -320,12 +320,12 @@ def _is_placeholder(token: str) -> bool:
 
 # --------------------------------------------------------------------------- model
 class CommandModel(nn.Module):
-    """Prompt encoder and pointer-generator LSTM decoder (see the module docstring)."""
+    """Prompt encoder and pointer-generator LSTM decoder (see the module docstring), shaped by
+    ``args``' dim, encoder, layers and attention_layers; ``max_prompt`` tokens for learned positions."""
 
-    def __init__(
-        self, tokenizer: Tokenizer, dim: int, encoder: str, layers: int, max_prompt: int, attention_layers: int = 0
-    ):
+    def __init__(self, tokenizer: Tokenizer, args: Args, max_prompt: int):
         super().__init__()
+        dim, encoder = args.dim, args.encoder
         vocab = len(tokenizer)
         self.register_buffer("copy_ids", tokenizer.copy_ids.clone(), persistent=False)
         self.embed = nn.Embedding(vocab, dim, padding_idx=0)
@@ -335,13 +335,13 @@ class CommandModel(nn.Module):
         else:
             self.positions = nn.Embedding(max_prompt, dim)
             layer = nn.TransformerEncoderLayer(dim, 4, 2 * dim, dropout=0.0, batch_first=True)
-            self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+            self.encoder = nn.TransformerEncoder(layer, args.layers, enable_nested_tensor=False)
         self.encoded_dim = 2 * (dim // 2) if encoder == "lstm" else dim
         # Pre-norm blocks on top of the encoder: its states say where a token is and what surrounds
         # it, attention finds its twins.
         self.attention = nn.ModuleList(
             nn.TransformerEncoderLayer(self.encoded_dim, 4, 2 * dim, dropout=0.0, batch_first=True, norm_first=True)
-            for _ in range(attention_layers)
+            for _ in range(args.attention_layers)
         )
         self.init_state = nn.Linear(self.encoded_dim, 2 * dim)
         self.cell = nn.LSTMCell(dim + self.encoded_dim, dim)
@@ -508,7 +508,7 @@ class Agent(SavedAgent):
     def read_checkpoint(cls, path: Path, args: Args, env_kwargs: dict) -> Agent:
         data = torch.load(path, map_location=args.device, weights_only=True)
         tokenizer = Tokenizer(data["tokens"], args.word_placeholders == "all")
-        model = CommandModel(tokenizer, args.dim, args.encoder, args.layers, data["max_prompt"], args.attention_layers)
+        model = CommandModel(tokenizer, args, data["max_prompt"])
         model.load_state_dict(data["state_dict"])
         return cls(model.to(args.device), tokenizer, args, env_kwargs)
 
@@ -715,7 +715,7 @@ def build(env_kwargs: dict, args: Args, pairs: list[tuple[str, str]] | None = No
     if min_word_count is None and not env.unwrapped.observe_reference:
         min_word_count = HIDDEN_MIN_WORD_COUNT
     tokenizer = Tokenizer.for_env(env, pairs, min_word_count, args.word_placeholders == "all")
-    model = CommandModel(tokenizer, args.dim, args.encoder, args.layers, max_prompt_tokens(env), args.attention_layers)
+    model = CommandModel(tokenizer, args, max_prompt_tokens(env))
     return model.to(args.device), tokenizer
 
 
