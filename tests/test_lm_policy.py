@@ -15,7 +15,9 @@ from textedit_agents.env_util import make_env
 from textedit_agents.evaluation import evaluate
 from textedit_agents.logger import RunLogger
 from textedit_agents.storage import MANIFEST
+from textedit_env.policies import oracle_policy
 from textedit_env.wrappers import format_prompt
+from textedit_env.wrappers.text_commands import command_for
 
 TINY = {"preset": "tiny"}
 # Small and fast: a few hundred demonstrations, a few RL updates.
@@ -149,6 +151,31 @@ def test_same_seed_same_agent(tmp_path):
         assert torch.equal(a, b)
 
 
+def test_dagger_labels_the_agents_own_states_with_the_oracles_commands(tmp_path):
+    args = replace(SMALL, reference_starts=0.0)
+    model, tokenizer = lm_policy.build(TINY, args)
+    agent = lm_policy.Agent(model, tokenizer, args, TINY)  # untrained: its states leave the oracle's path
+    pairs = lm_policy.relabelled_states(agent, TINY, 6, 100, args)
+    # Replay the same episodes: each visited state, and the oracle's command in it, in order.
+    env = make_env(TINY, max_episode_steps=args.train_episode_steps)
+    replayed, oracle_path = [], True
+    for episode in range(6):
+        obs, info = env.reset(seed=100 + episode)
+        done = False
+        while not done:
+            oracle = command_for(env, oracle_policy(env, obs, info))
+            replayed.append((format_prompt(env), oracle))
+            command = agent.command(env)
+            oracle_path &= command == oracle
+            obs, _, terminated, truncated, info = env.step(agent(env, obs, info))
+            done = terminated or truncated
+    assert pairs == replayed and len(pairs) > 6
+    assert not oracle_path  # some labelled state is one the oracle's own episodes would not reach
+    trained = lm_policy.train(replace(SMALL, dagger_rounds=2, dagger_episodes=5), TINY, tmp_path, progress=False)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["relabelled_steps"] >= 10 and trained.args.dagger_rounds == 2
+
+
 def test_invalid_commands_are_counted_and_played_as_invalid_actions():
     model, tokenizer = lm_policy.build(TINY, SMALL)
     agent = lm_policy.Agent(model, tokenizer, SMALL, TINY)
@@ -193,6 +220,8 @@ def test_valid_decoding_plays_the_likeliest_valid_command_and_never_an_invalid_o
         ("dim", 18, "multiple of its 4 heads"),
         ("attention_layers", -1, "attention_layers=-1: expected"),
         ("decoding", "beam", "decoding='beam': expected 'free' or 'valid'"),
+        ("dagger_rounds", -1, "dagger_rounds=-1: expected"),
+        ("dagger_episodes", 0, "dagger_episodes=0: expected"),
     ],
 )
 def test_bad_args_are_named(tmp_path, field, value, message):

@@ -38,7 +38,10 @@ Training, inside :func:`train`, in two stages:
 
 1. Supervised pretraining: (prompt, oracle command) pairs from ``pretrain_episodes`` training-split
    episodes played by :func:`textedit_env.policies.oracle_policy` (a share started at their
-   reference, where the command is ``stop``), cross-entropy with teacher forcing, Adam.
+   reference, where the command is ``stop``), cross-entropy with teacher forcing, Adam. With
+   ``dagger_rounds`` (DAgger, off by default), the pretrained model then plays training episodes
+   itself, the oracle labels each state it visits, and the model trains one more pass over the
+   demonstrations and these pairs together, once per round.
 2. RL fine-tuning (GRPO-style): ``rl_envs`` training environments; in each one's state, sample
    ``group_size`` commands and reward each by stepping a copy of the env with its action and then
    with the oracle's edits to the end of the episode: the discounted return (``gamma``) of the
@@ -117,6 +120,14 @@ class Args:
     """training-split episodes played by the oracle for supervised pretraining"""
     pretrain_epochs: int = 8
     """passes over the demonstrations"""
+    dagger_rounds: int = 0
+    """rounds of DAgger after pretraining: the model plays ``dagger_episodes`` training-split episodes
+    greedily (at most ``train_episode_steps`` steps each), every state it visits is labelled with the
+    oracle's command there, the pairs join the demonstrations, and the model trains one more pass over
+    them all; so the policy learns what to do in the states its own mistakes lead to (after a wrong
+    edit, in a loop, at the reference it reached), which the oracle's episodes never show"""
+    dagger_episodes: int = 2_000
+    """episodes the model plays per DAgger round"""
     min_word_count: int | None = None
     """N: a word has a token of its own when it occurs in at least N distinct sentences (the prompts'
     first lines) of the demonstrations; rarer and unseen words read as placeholders alone. 0: every
@@ -178,6 +189,7 @@ class Args:
                 "steps",
                 "pretrain_episodes",
                 "pretrain_epochs",
+                "dagger_episodes",
                 "batch_size",
                 "lr",
                 "rl_lr",
@@ -189,6 +201,7 @@ class Args:
             ),
             non_negative=(
                 "seed",
+                "dagger_rounds",
                 "attention_layers",
                 "kl_coef",
                 "invalid_penalty",
@@ -546,6 +559,23 @@ def demonstrations(env_kwargs: dict, episodes: int, seed: int, reference_starts:
     return pairs
 
 
+def relabelled_states(agent: Agent, env_kwargs: dict, episodes: int, seed: int, args: Args) -> list[tuple[str, str]]:
+    """(prompt, oracle command) of every state the agent visits in ``episodes`` training-split
+    episodes (reset seeds ``seed``, ``seed + 1``, ...; a ``reference_starts`` share started at the
+    reference; cut at ``train_episode_steps``): DAgger's labels for the agent's own states."""
+    env = StartAtReference(make_env(env_kwargs, max_episode_steps=args.train_episode_steps), args.reference_starts)
+    pairs = []
+
+    def relabelled(env: gym.Env, obs, info) -> int:
+        pairs.append((format_prompt(env), command_for(env, oracle_policy(env, obs, info))))
+        return agent(env, obs, info)
+
+    for episode in range(episodes):
+        play_episode(env, relabelled, seed=seed + episode)
+    env.close()
+    return pairs
+
+
 def pretrain(
     model: CommandModel,
     tokenizer: Tokenizer,
@@ -553,18 +583,21 @@ def pretrain(
     args: Args,
     rng: np.random.Generator,
     progress: bool,
+    epochs: int | None = None,
 ) -> float:
-    """Cross-entropy on the oracle's commands (Adam, learning rate decaying linearly from ``lr`` to a
-    tenth of it); returns the last epoch's mean loss per token."""
+    """Cross-entropy on the oracle's commands, ``epochs`` passes (default ``pretrain_epochs``; Adam,
+    learning rate decaying linearly from ``lr`` to a tenth of it); returns the last epoch's mean loss
+    per token."""
+    epochs = args.pretrain_epochs if epochs is None else epochs
     device = next(model.parameters()).device
     prompts = [tokenizer.encode_prompt(p) for p, _ in pairs]
     commands = [tokenizer.encode_command(c, prompt.names) for prompt, (_, c) in zip(prompts, pairs)]
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     batches = math.ceil(len(pairs) / args.batch_size)
-    updates = args.pretrain_epochs * batches
+    updates = epochs * batches
     bar = tqdm(total=updates, desc="pretrain", unit="batch", disable=not progress, dynamic_ncols=True)
     model.train()
-    for epoch in range(args.pretrain_epochs):
+    for epoch in range(epochs):
         order, total, tokens = rng.permutation(len(pairs)), 0.0, 0
         for b in range(batches):
             # Decaying to a tenth of the rate sharpens the end of training.
@@ -730,7 +763,17 @@ def train(
     pairs = demonstrations(env_kwargs, args.pretrain_episodes, args.seed, args.reference_starts)
     model, tokenizer = build(env_kwargs, args, pairs)
     pretrain(model, tokenizer, pairs, args, rng, progress)
-    config = run_config(NAME, args, env_kwargs, demonstrated_steps=len(pairs))
+    demonstrated = len(pairs)
+    for dagger_round in range(args.dagger_rounds):
+        agent = Agent(model, tokenizer, args, env_kwargs)
+        # Seeds apart from the demonstrations' (seed + episode) and the RL environments'.
+        pairs += relabelled_states(
+            agent, env_kwargs, args.dagger_episodes, args.seed + 50_000_017 * (dagger_round + 1), args
+        )
+        pretrain(model, tokenizer, pairs, args, rng, progress, epochs=1)
+    config = run_config(
+        NAME, args, env_kwargs, demonstrated_steps=demonstrated, relabelled_steps=len(pairs) - demonstrated
+    )
     with RunLogger(Path(out_dir), args.steps, config, progress) as logger:
         if checkpoints is not None:
             checkpoints.reached(0, lambda: Agent(model, tokenizer, args, env_kwargs))
