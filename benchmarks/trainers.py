@@ -70,8 +70,17 @@ def train_dqn(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints)
 
 def qlearning_trainer(state_key: str) -> Trainer:
     def train(env_kwargs: dict, steps: int, seed: int, checkpoints: Checkpoints) -> Trained:
-        # No reference starts: the comparison's Q-learning rows were all trained without them.
-        args = qlearning.Args(steps=steps, seed=seed, state_key=state_key, gamma=GAMMA, reference_starts=0.0)
+        # No reference starts, gains or step cost: the comparison's Q-learning rows were all trained
+        # without them (with them it would be a new row).
+        args = qlearning.Args(
+            steps=steps,
+            seed=seed,
+            state_key=state_key,
+            gamma=GAMMA,
+            reference_starts=0.0,
+            read_gains=False,
+            step_cost=0.0,
+        )
         with tempfile.TemporaryDirectory() as out:
             agent = qlearning.train(
                 args,

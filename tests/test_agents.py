@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,7 @@ from textedit_agents.env_util import make_env
 from textedit_agents.evaluation import evaluate
 from textedit_agents.networks import CONTEXT, ENCODERS, OBSERVATION_KEYS, AlignmentFeatures, EditNetwork, action_mask
 from textedit_agents.policy import masked_argmax
+from textedit_agents.storage import MANIFEST
 from textedit_env.env import TextEditEnv
 from textedit_env.policies import greedy_policy, oracle_policy, random_policy
 from textedit_env.wrappers import StartAtReference
@@ -43,6 +46,14 @@ def no_invalid_steps(monkeypatch):
     monkeypatch.setattr(TextEditEnv, "step", checked)
 
 
+def spy(monkeypatch, owner: type, name: str, record) -> list:
+    """The calls of the method ``owner.name`` (which still runs), each as ``record(*arguments)``."""
+    calls: list = []
+    method = getattr(owner, name)
+    monkeypatch.setattr(owner, name, lambda self, *args: calls.append(record(*args)) or method(self, *args))
+    return calls
+
+
 # ------------------------------------------------------------------ Q-learning
 def test_q_update_bootstraps_from_valid_actions_only():
     table = qlearning.QTable()
@@ -69,6 +80,19 @@ def test_q_update_on_unseen_pair_starts_from_zero():
     assert table.value(("x", "y"), ("delete", 0, None)) == pytest.approx(0.25)
 
 
+def test_q_update_built_on_the_gains_moves_the_entry_as_the_q_value():
+    table = qlearning.QTable()
+    s, s2, a = ("a b", "a c"), ("a c", "a c x"), ("replace", 1, "c")
+    e1, e2 = ("insert", 2, "x"), ("delete", 0, None)
+    table.q = {s: {a: 0.1}, s2: {e1: 0.05, e2: 0.3}}
+    next_gains = np.array([0.4, -0.2])
+    assert table.values(s2, [e1, e2], next_gains) == pytest.approx([0.45, 0.1])
+    error = table.update(s, a, 0.19, s2, [e1, e2], False, alpha=0.5, gamma=0.5, gain=0.2, next_gains=next_gains)
+    # Q(s, a) = 0.2 + 0.1; target 0.19 + 0.5 * 0.45 = 0.415; the entry moves by 0.5 * 0.115
+    assert error == pytest.approx(0.115)
+    assert table.value(s, a) == pytest.approx(0.1 + 0.5 * 0.115)
+
+
 def test_greedy_ties_go_to_the_first_edit_without_rng():
     table = qlearning.QTable()
     edits = [("stop", 0, None), ("delete", 0, None), ("delete", 1, None)]
@@ -88,6 +112,21 @@ def test_qlearning_solves_a_small_task_set_with_the_oracles_edits(tmp_path, no_i
     assert evaluate(env, loaded, episodes=20, seed=0) == result
 
 
+def test_qlearning_learns_from_the_reward_less_its_step_cost(tmp_path, monkeypatch):
+    # With epsilon 1 throughout, both runs take the same random actions: only what they learn from differs.
+    learned = spy(monkeypatch, qlearning.QTable, "update", lambda s, edit, r, *rest: (edit, r))
+    runs = []
+    for cost in (0.0, 0.03):
+        learned.clear()
+        args = qlearning.Args(steps=200, step_cost=cost, epsilon_end=1.0, reference_starts=0.3)
+        qlearning.train(args, {**TINY, "max_episode_steps": 4}, tmp_path / str(cost), progress=False)
+        runs.append(list(learned))
+    plain, costed = runs
+    assert [e for e, _ in plain] == [e for e, _ in costed] and any(e[0] == "stop" for e, _ in plain)
+    for (edit, reward), (_, value) in zip(plain, costed):
+        assert value == pytest.approx(reward - (0.03 if edit[0] != "stop" else 0.0))
+
+
 def test_alignment_keys_are_the_same_for_the_same_mistake_in_different_sentences():
     env = make_env({"preset": "english"})
     keys = []
@@ -101,6 +140,25 @@ def test_alignment_keys_are_the_same_for_the_same_mistake_in_different_sentences
         keys.append((state, edits[list(actions).index(right)]))
     assert keys[0] == keys[1]
     assert keys[0][0] == (-1, 1, 0, False)  # one word short, one missing, none in surplus
+
+
+def test_qlearning_reads_the_gains_only_where_the_reference_is_observed(tmp_path):
+    assert qlearning.Args(state_key="alignment").reads_gains() and qlearning.Args(state_key="alignment").cost() == 0.01
+    assert not qlearning.Args().reads_gains() and qlearning.Args().cost() == 0.0
+    hidden = {"preset": "fix-easy"}
+    for args in (qlearning.Args(state_key="alignment"), qlearning.Args(state_key="context", read_gains=True)):
+        with pytest.raises(ValueError, match="reads the reference, which this environment hides"):
+            qlearning.Agent.validate(args, hidden)
+    qlearning.Agent.validate(qlearning.Args(state_key="context"), hidden)
+
+
+def test_a_run_saved_before_the_gains_and_the_step_cost_loads_without_them(tmp_path):
+    args = qlearning.Args(steps=50, state_key="alignment", read_gains=False, step_cost=0.0)
+    qlearning.train(args, {"preset": "tiny", "max_episode_steps": 5}, tmp_path, progress=False)
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    del manifest["args"]["read_gains"], manifest["args"]["step_cost"]
+    (tmp_path / MANIFEST).write_text(json.dumps(manifest))
+    assert qlearning.Agent.load(tmp_path).args == args
 
 
 @pytest.mark.slow
@@ -285,13 +343,7 @@ def test_dqn_solves_unseen_sentences_after_a_short_training(tmp_path):
 def test_dqn_learns_from_the_scaled_reward_less_its_step_cost(tmp_path, monkeypatch):
     # Before the first update both runs take the same actions: only what they store differs (without
     # the action gains, whose weight in the Q-values is the scale).
-    stored: list[tuple[int, float]] = []
-    add = dqn.NStepWriter.add
-    monkeypatch.setattr(
-        dqn.NStepWriter,
-        "add",
-        lambda self, i, obs, a, r, *rest: stored.append((int(a), r)) or add(self, i, obs, a, r, *rest),
-    )
+    stored = spy(monkeypatch, dqn.NStepWriter, "add", lambda i, obs, a, r, *rest: (int(a), r))
     runs = []
     for scale, cost in ((1.0, 0.0), (3.0, 0.02)):
         stored.clear()
@@ -301,9 +353,9 @@ def test_dqn_learns_from_the_scaled_reward_less_its_step_cost(tmp_path, monkeypa
         dqn.train(args, TINY, tmp_path / str(scale), progress=False)
         runs.append(list(stored))
     (plain, scaled) = runs
-    assert [a for a, _ in plain] == [a for a, _ in scaled] and any(a == dqn.STOP for a, _ in plain)
+    assert [a for a, _ in plain] == [a for a, _ in scaled] and any(a == dqn.STOP_ACTION for a, _ in plain)
     for (action, reward), (_, learned) in zip(plain, scaled):
-        assert learned == pytest.approx(3.0 * (reward - (0.02 if action != dqn.STOP else 0.0)))
+        assert learned == pytest.approx(3.0 * (reward - (0.02 if action != dqn.STOP_ACTION else 0.0)))
 
 
 def test_dqn_is_deterministic_and_checkpoints_round_trip(tmp_path):
@@ -342,6 +394,31 @@ def test_evaluation_reports_bleu_rouge_and_perplexity_of_final_texts():
     assert random["mean_final_bleu"] < oracle["mean_final_bleu"]
     # The oracle ends on training-like references, a random agent on scrambled texts.
     assert oracle["final_perplexity"] < random["final_perplexity"]
+
+
+def test_the_word_reader_reads_each_distinct_word_once_to_the_same_values_and_gradients():
+    from textedit_agents.networks import SPELLING_BUCKETS, WordReader
+
+    vocabulary = make_env({"preset": "fix-easy"}).unwrapped.vocabulary
+    reader = WordReader(len(vocabulary), 8, vocabulary.itos)
+    ids = torch.tensor([[3, 5, 3, 0], [5, 7, 3, 3]])
+    weights = torch.randn(2, 4, 8, generator=torch.Generator().manual_seed(0))
+
+    def row_by_row() -> torch.Tensor:  # every row read on its own, as before the distinct words
+        grams = reader.ngrams[ids]
+        summed = reader.trigrams(grams.masked_fill(grams < 0, SPELLING_BUCKETS)).sum(-2)
+        return reader.embed(ids) + summed / (grams >= 0).sum(-1, keepdim=True).clamp(min=1)
+
+    gradients = []
+    for read in (lambda: reader.word(ids), row_by_row):
+        reader.zero_grad()
+        values = read()
+        (values * weights).sum().backward()
+        gradients.append((values.detach(), reader.embed.weight.grad.clone(), reader.trigrams.weight.grad.clone()))
+    (values, *grads), (expected, *expected_grads) = gradients
+    assert torch.equal(values, expected)
+    for grad, expected_grad in zip(grads, expected_grads):
+        torch.testing.assert_close(grad, expected_grad)
 
 
 def test_the_hidden_reference_network_reads_spelling_and_never_revisits_a_text():

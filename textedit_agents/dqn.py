@@ -94,11 +94,10 @@ from textedit_agents.runs import Durability, EpisodeRecorder, generator_from, ge
 from textedit_agents.storage import run_config
 from textedit_agents.training import Checkpoints, check_finite, linear_schedule
 from textedit_env import ENV_ID
-from textedit_env.actions import ActionCodec
+from textedit_env.actions import STOP_ACTION, ActionCodec
 from textedit_env.wrappers import ActionGains, StartAtReference
 
 NAME = "dqn"
-STOP = 0  # the stop action's id (textedit_env.actions)
 
 
 @dataclass
@@ -457,7 +456,7 @@ def train(
             # With same-step autoreset, next_obs of a finished env is already the next episode's
             # start: its transitions end in the final observation, which bootstraps a truncation.
             done = terminated | truncated
-            costs = args.step_cost * (actions != STOP)
+            costs = args.step_cost * (actions != STOP_ACTION)
             for i in range(args.num_envs):
                 final = infos["final_obs"][i] if done[i] else {k: v[i] for k, v in next_obs.items()}
                 state.writer.add(

@@ -22,6 +22,15 @@ episode does bootstrap). What s and a are is the *key* (``Args.state_key``):
   old, right)``, the text's ends as ``<s>`` and ``</s>``), and a state is (text length - source
   length, whether the text is the source). A table of such keys is a word-trigram model of fixes:
   it transfers to every sentence in which the same words meet.
+
+With the alignment key the Q-values are built on the *gains* (``Args.read_gains``): an edit's
+Q-value is the reward it pays now (``action_rewards()``, a function of the observation when the
+reference is observed) plus its table entry, and the update above moves the entry as it would move
+the Q-value. One alignment key stands for edits that gain much on one sentence and little on
+another (with chrF, deleting a surplus word gains 0.32 inside a sentence and 0.02 at its end);
+with the gain exact, the table has only to learn what comes after an edit. And it learns from the
+reward less a step cost (``Args.step_cost``, 0.01 there) for every action but stop, so that an
+edit undone later is a loss (``benchmarks/results/stopping.md``).
 """
 
 from __future__ import annotations
@@ -45,10 +54,10 @@ from textedit_agents.networks import OBSERVATION_KEYS, AlignmentFeatures
 from textedit_agents.runs import Durability, EpisodeRecorder, generator_from, generator_state, replay, resume_or_start
 from textedit_agents.storage import run_config
 from textedit_agents.training import Checkpoints, check_finite, linear_schedule
-from textedit_env.actions import SLOT_FIRST
+from textedit_env.actions import SLOT_FIRST, STOP_ACTION
 from textedit_env.metrics.base import join_units
 from textedit_env.tasks import FixedTaskSet
-from textedit_env.wrappers import StartAtReference
+from textedit_env.wrappers import StartAtReference, action_gains
 
 State = tuple
 EditKey = tuple
@@ -84,6 +93,16 @@ class Args:
     """share of training episodes that start at their reference, where the best action is to stop
     (as textedit_agents.dqn's: an episode that reaches the reference ends there, so the table would
     otherwise never hold that state)"""
+    step_cost: float | None = None
+    """subtracted from the reward of every action but stop in what the table learns from (the env's
+    rewards and returns are unchanged), as textedit_agents.dqn's: without it every path to the same
+    text earns the same, so an edit undone later costs the table nothing; None: 0.01 with the gains
+    read (read_gains), else 0"""
+    read_gains: bool | None = None
+    """build each edit's Q-value on its one-step gain (the reward it pays now, a function of the
+    observation when the reference is observed: textedit_env.wrappers.ActionGains), so that the table
+    learns only what comes after it; None: with the alignment key, whose keys cannot tell a large gain
+    from a small one"""
 
     def __post_init__(self) -> None:
         if self.state_key not in STATE_KEYS:
@@ -97,6 +116,16 @@ class Args:
         for name in ("alpha_start", "alpha_end"):
             if getattr(self, name) is not None:
                 check_fields(self, unit_interval=(name,))
+        if self.step_cost is not None:
+            check_fields(self, non_negative=("step_cost",))
+
+    def reads_gains(self) -> bool:
+        """read_gains, with None resolved by the key."""
+        return self.read_gains if self.read_gains is not None else self.state_key == "alignment"
+
+    def cost(self) -> float:
+        """step_cost, with None resolved by read_gains."""
+        return self.step_cost if self.step_cost is not None else (0.01 if self.reads_gains() else 0.0)
 
     def alphas(self) -> tuple[float, float]:
         """alpha_start and alpha_end, with the key's default for those left at None."""
@@ -105,7 +134,8 @@ class Args:
 
 
 class QTable:
-    """Q-values by state and edit; an unseen pair is worth 0."""
+    """Q-values by state and edit; an unseen pair is worth 0. With ``gains`` (each edit's one-step
+    gain, :attr:`Args.read_gains`) an edit's Q-value is its gain plus its entry."""
 
     def __init__(self) -> None:
         self.q: dict[State, dict[EditKey, float]] = {}
@@ -113,9 +143,20 @@ class QTable:
     def value(self, state: State, edit: EditKey) -> float:
         return self.q.get(state, {}).get(edit, 0.0)
 
-    def best(self, state: State, edits: list[EditKey], rng: np.random.Generator | None = None) -> int:
+    def values(self, state: State, edits: list[EditKey], gains: np.ndarray | None = None) -> np.ndarray:
+        """The Q-value of each of ``edits`` in ``state``."""
+        entries = np.array([self.value(state, e) for e in edits])
+        return entries if gains is None else entries + gains
+
+    def best(
+        self,
+        state: State,
+        edits: list[EditKey],
+        rng: np.random.Generator | None = None,
+        gains: np.ndarray | None = None,
+    ) -> int:
         """Index of the highest-valued edit; ties go to a random one with ``rng``, else to the first."""
-        values = np.array([self.value(state, e) for e in edits])
+        values = self.values(state, edits, gains)
         best = np.flatnonzero(values == values.max())
         return int(rng.choice(best)) if rng is not None else int(best[0])
 
@@ -129,10 +170,14 @@ class QTable:
         terminated: bool,
         alpha: float,
         gamma: float,
+        gain: float = 0.0,
+        next_gains: np.ndarray | None = None,
     ) -> float:
-        """One Q-learning update; ``next_edits`` are the valid edits of ``next_state``. Returns the TD error."""
-        bootstrap = 0.0 if terminated else max(self.value(next_state, e) for e in next_edits)
-        error = reward + gamma * bootstrap - self.value(state, edit)
+        """One Q-learning update; ``next_edits`` are the valid edits of ``next_state``, ``gain`` and
+        ``next_gains`` the one-step gains of ``edit`` and of them when the Q-values are built on the
+        gains (the entry then moves as the Q-value would). Returns the TD error."""
+        bootstrap = 0.0 if terminated else float(self.values(next_state, next_edits, next_gains).max())
+        error = reward + gamma * bootstrap - (gain + self.value(state, edit))
         self.q.setdefault(state, {})[edit] = self.value(state, edit) + alpha * error
         return error
 
@@ -236,6 +281,11 @@ def alignment_keys(env: gym.Env, obs: dict, info: dict) -> tuple[State, np.ndarr
 KEYS: dict[str, Keys] = {"exact": exact_keys, "alignment": alignment_keys, "context": context_keys}
 
 
+def gains_of(args: Args, env: gym.Env, actions: np.ndarray) -> np.ndarray | None:
+    """The one-step gains of ``actions`` when the Q-values are built on them, else None."""
+    return action_gains(env)[actions].astype(np.float64) if args.reads_gains() else None
+
+
 def unseen_start_share(env_kwargs: dict, episodes: int, seed: int = 0) -> float:
     """About what share of ``episodes`` training episodes starts in an (exact) state that no
     earlier episode started in: the Good-Turing estimate (singletons over draws) from drawing
@@ -255,6 +305,7 @@ class Agent(SavedAgent):
     states it is asked about are in its table (``lookups``, ``known``)."""
 
     NAME, ARGS, CHECKPOINT, RESUMABLE = NAME, Args, "qtable.json", True
+    ADDED_ARGS = {"step_cost": 0.0, "read_gains": False}
 
     def __init__(self, table: QTable, args: Args, env_kwargs: dict):
         super().__init__(args, env_kwargs)
@@ -264,7 +315,7 @@ class Agent(SavedAgent):
     def __call__(self, env: gym.Env, obs, info: dict) -> int:
         state, actions, edits = self.keys(env, obs, info)
         self.lookups, self.known = self.lookups + 1, self.known + (state in self.table.q)
-        return int(actions[self.table.best(state, edits)])
+        return int(actions[self.table.best(state, edits, gains=gains_of(self.args, env, actions))])
 
     def write_checkpoint(self, path: Path) -> None:
         self.table.write(path)
@@ -275,9 +326,13 @@ class Agent(SavedAgent):
 
     @classmethod
     def validate(cls, args: Args, env_kwargs: dict) -> None:
-        """The alignment key reads the reference."""
-        if args.state_key == "alignment" and not make_env(env_kwargs).unwrapped.observe_reference:
+        """The alignment key and the gains read the reference."""
+        if make_env(env_kwargs).unwrapped.observe_reference:
+            return
+        if args.state_key == "alignment":
             raise ValueError("state_key='alignment' reads the reference, which this environment hides; use 'context'")
+        if args.reads_gains():
+            raise ValueError("read_gains reads the reference, which this environment hides; pass read_gains=False")
 
     @classmethod
     def training_notes(cls, args: Args, env_kwargs: dict) -> list[str]:
@@ -378,7 +433,7 @@ def state_dict(state: TrainingState) -> dict:
 def restore(data: dict, steps: int | None = None) -> TrainingState:
     """The training state of :func:`state_dict`'s data, the environment replayed to where it was;
     ``steps``: the run's new total (None: its own)."""
-    args = Args(**{**data["args"], **({"steps": steps} if steps is not None else {})})
+    args = Args(**{**Agent.ADDED_ARGS, **data["args"], **({"steps": steps} if steps is not None else {})})
     env = training_env(args, data["env_kwargs"])
     obs, info = replay(env, data["env"])
     table, rng = QTable.from_rows(data["table"]), generator_from(data["rng"])
@@ -404,6 +459,7 @@ def train(
     alpha_start, alpha_end = args.alphas()
     decay = args.exploration_fraction * args.steps
     key, actions, edits = keys(env, state.obs, state.info)
+    gains = gains_of(args, env, actions)
     config = run_config(NAME, args, env_kwargs)
     with RunLogger(Path(out_dir), args.steps, config, progress, start_step=state.step) as logger:
         while state.step < args.steps:
@@ -411,11 +467,16 @@ def train(
             alpha = linear_schedule(alpha_start, alpha_end, decay, state.step)
             # Exploit with random tie-breaking: the table starts at 0 everywhere, and always taking the
             # first tied action (stop) would end every new episode at once.
-            i = int(rng.integers(len(actions))) if rng.random() < epsilon else table.best(key, edits, rng)
+            i = int(rng.integers(len(actions))) if rng.random() < epsilon else table.best(key, edits, rng, gains)
             state.obs, reward, terminated, truncated, state.info = env.step(int(actions[i]))
             next_key, next_actions, next_edits = keys(env, state.obs, state.info)
-            error = table.update(key, edits[i], reward, next_key, next_edits, terminated, alpha, args.gamma)
-            key, actions, edits = next_key, next_actions, next_edits
+            next_gains = gains_of(args, env, next_actions)
+            learned = reward - (args.cost() if actions[i] != STOP_ACTION else 0.0)
+            gain = float(gains[i]) if gains is not None else 0.0
+            error = table.update(
+                key, edits[i], learned, next_key, next_edits, terminated, alpha, args.gamma, gain, next_gains
+            )
+            key, actions, edits, gains = next_key, next_actions, next_edits, next_gains
             state.step += 1
             check_finite(error, state.step, "a Q-learning update")
             state.episode_return, state.episode_length = state.episode_return + reward, state.episode_length + 1
@@ -425,6 +486,7 @@ def train(
                 )
                 state.obs, state.info = env.reset()
                 key, actions, edits = keys(env, state.obs, state.info)
+                gains = gains_of(args, env, actions)
                 state.episode_return, state.episode_length = 0.0, 0
             if checkpoints is not None:
                 checkpoints.reached(state.step, lambda: Agent(table, args, env_kwargs))

@@ -24,6 +24,8 @@ from textedit_env.metrics.base import EDIT_OPS
 
 OPS = (*EDIT_OPS, "stop")
 """the action ops: an edit of the text, or stop"""
+STOP_ACTION = 0
+"""the stop action's id, the same in every layout"""
 # Codes of the ``text_slots`` / ``reference_slots`` observations: 0 pads, 1 is a unit that is no
 # candidate, 2 + k is candidate k.
 SLOT_OTHER, SLOT_FIRST = 1, 2
