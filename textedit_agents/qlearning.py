@@ -470,7 +470,8 @@ def train(
             i = int(rng.integers(len(actions))) if rng.random() < epsilon else table.best(key, edits, rng, gains)
             state.obs, reward, terminated, truncated, state.info = env.step(int(actions[i]))
             next_key, next_actions, next_edits = keys(env, state.obs, state.info)
-            next_gains = gains_of(args, env, next_actions)
+            # A terminal state is not bootstrapped from, and the reset below reads the next episode's gains.
+            next_gains = None if terminated else gains_of(args, env, next_actions)
             learned = reward - (args.cost() if actions[i] != STOP_ACTION else 0.0)
             gain = float(gains[i]) if gains is not None else 0.0
             error = table.update(
