@@ -88,10 +88,14 @@ class SavedAgent:
         """The agent saved in ``out_dir`` (on ``device`` when given and the agent has one)."""
         manifest = read_manifest(out_dir, cls.NAME)
         has_device = any(f.name == "device" for f in dataclasses.fields(cls.ARGS))
-        args = cls.ARGS(
-            **{**cls.ADDED_ARGS, **manifest["args"], **({"device": device} if device and has_device else {})}
-        )
+        args = cls.saved_args(manifest["args"], **({"device": device} if device and has_device else {}))
         return cls.read_checkpoint(Path(out_dir) / cls.CHECKPOINT, args, manifest["env_kwargs"])
+
+    @classmethod
+    def saved_args(cls, saved: dict, **overrides: Any) -> Any:
+        """The Args of saved arguments (a manifest's, a training state's): the fields they lack with
+        the values they ran with (``ADDED_ARGS``), then ``overrides``."""
+        return cls.ARGS(**{**cls.ADDED_ARGS, **saved, **overrides})
 
     # --------------------------------------------------------------- use
     def with_env_kwargs(self, env_kwargs: dict) -> SavedAgent:

@@ -401,7 +401,7 @@ def state_dict(state: TrainingState) -> dict:
 def restore(data: dict, steps: int | None = None) -> TrainingState:
     """The training state of :func:`state_dict`'s data, its environments replayed to where they were;
     ``steps``: the run's new total (None: its own)."""
-    args = Args(**{**Agent.ADDED_ARGS, **data["args"], **({"steps": steps} if steps is not None else {})})
+    args = Agent.saved_args(data["args"], **({"steps": steps} if steps is not None else {}))
     state = build(args, data["env_kwargs"])
     state.q_network.load_state_dict(data["q_network"])
     state.target_network.load_state_dict(data["target_network"])

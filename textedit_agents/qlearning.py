@@ -433,7 +433,7 @@ def state_dict(state: TrainingState) -> dict:
 def restore(data: dict, steps: int | None = None) -> TrainingState:
     """The training state of :func:`state_dict`'s data, the environment replayed to where it was;
     ``steps``: the run's new total (None: its own)."""
-    args = Args(**{**Agent.ADDED_ARGS, **data["args"], **({"steps": steps} if steps is not None else {})})
+    args = Agent.saved_args(data["args"], **({"steps": steps} if steps is not None else {}))
     env = training_env(args, data["env_kwargs"])
     obs, info = replay(env, data["env"])
     table, rng = QTable.from_rows(data["table"]), generator_from(data["rng"])
