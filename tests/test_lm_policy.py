@@ -360,3 +360,39 @@ def test_the_model_reads_the_identities_beside_the_placeholders():
         earlier.ids["text:"],
         earlier.ids["cat"],
     ]
+
+
+def test_placeholder_steps_read_the_step_between_placeholder_numbers_in_the_reference_and_text_lines():
+    env = make_env(TINY)
+    tokenizer = lm_policy.Tokenizer.for_env(env, min_word_count=None, placeholder_steps=True)
+    prompt = tokenizer.encode_prompt(
+        "reference: the cat sees the dog\ntext: [0] the [1] sees [2] zebra [3] the [4] dog [5]\nwords: zebra dog cat"
+    )
+
+    def steps_of(prompt: lm_policy.EncodedPrompt) -> list[str | None]:
+        pairs = zip(prompt.ids, prompt.steps)
+        return [tokenizer.tokens[s] if s else None for i, s in pairs if i in tokenizer.placeholders]
+
+    assert steps_of(prompt) == [
+        # reference: the cat sees the dog, numbered 0 1 2 0 3, each line stepping from -1
+        *["<step+1>", "<step+1>", "<step+1>", "<step-2>", "<step+3>"],
+        # text: the sees zebra the dog = 0 2 4 0 3; "cat" is missing (+2), "zebra" in surplus, the jump back clipped
+        *["<step+1>", "<step+2>", "<step+2>", "<step-3>", "<step+3>"],
+        *[None] * 3,  # the candidates are in no order: no steps
+    ]
+    assert not any(s for i, s in zip(prompt.ids, prompt.steps) if i not in tokenizer.placeholders)
+    # A text equal to its reference reads the reference's steps; a tokenizer without step tokens reads none.
+    equal = "reference: the cat sees the dog\ntext: [0] the [1] cat [2] sees [3] the [4] dog [5]"
+    same = steps_of(tokenizer.encode_prompt(equal))
+    assert same[:5] == same[5:]
+    assert not any(lm_policy.Tokenizer.for_env(env, min_word_count=None).encode_prompt("reference: a b").steps)
+    # By default the steps are read with the reference observed, not with it hidden.
+    assert lm_policy.Args().placeholder_steps is None and lm_policy.build(TINY, SMALL)[1].steps
+    hidden = {"preset": "fix-easy"}
+    assert not lm_policy.build(hidden, SMALL, lm_policy.demonstrations(hidden, 5, 0, 0.3))[1].steps
+    # The model reads them: the same ids with other steps encode differently.
+    model, tokenizer = lm_policy.build(TINY, SMALL)
+    stepped = tokenizer.encode_prompt("reference: the cat\ntext: [0] cat [1]")
+    unstepped = lm_policy.EncodedPrompt(stepped.ids, stepped.identities, [0] * len(stepped.ids), stepped.names)
+    memory, _, _ = model.encode(lm_policy.batch([stepped, unstepped], torch.device("cpu")))
+    assert not torch.allclose(memory[0], memory[1])

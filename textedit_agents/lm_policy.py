@@ -7,6 +7,9 @@ Every word of a prompt reads as a placeholder, numbered by its first appearance 
 same word is the same placeholder in the reference, the text and the candidate list, so the model
 works by matching, and can match and copy a word it never saw (pointing at ``<w3>`` writes the word
 it stands for), as anonymised entities let reading-comprehension models handle unseen names.
+With the reference observed, a placeholder of the reference and text lines also reads the step from
+the previous word's number to its own (``placeholder_steps``): a text equal to its reference reads the
+same steps at any length, where the numbers' own embeddings are rarely trained past short sentences.
 ``min_word_count`` N gives the words of at least N demonstration sentences a token of their own as
 well, read beside their placeholder (the two embeddings added): the placeholder says which words of
 the prompt it equals, the token what the word is.
@@ -106,6 +109,9 @@ NAME = "lm"
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
 PLACEHOLDER = "<w{}>"
+STEP = "<step{:+d}>"
+MAX_STEP = 3  # steps between placeholder numbers are clipped to -3..+3
+STEPPED_LINES = ("reference:", "source:", "text:")  # the candidate line is in no order: no steps
 MAX_COMMAND_TOKENS = 4  # op, position, word, end
 HIDDEN_MIN_WORD_COUNT = 2
 
@@ -135,6 +141,14 @@ class Args:
     word has a token, every word reads as a placeholder (the model works by matching; tokens only
     shifted it between training and test words); hidden, N = 2 (HIDDEN_MIN_WORD_COUNT: what to
     correct depends on the words themselves)"""
+    placeholder_steps: bool | None = None
+    """each placeholder of the reference (or source) line and the text line also reads the step from the
+    previous placeholder's number to its own (a token of its own, clipped to -3..+3; the line's first
+    word steps from -1). Placeholders are numbered by first appearance, reference first, so the
+    reference reads +1 at almost every word, a text equal to it the same steps, a missing word a +2,
+    a surplus word a jump: the same few tokens at every length, where the numbers' own embeddings are
+    rarely trained past the length of most sentences. None: on with the reference observed (where the
+    model works by matching the text against it), off with it hidden (not measured there)"""
     word_placeholders: Literal["all", "unknown"] = "all"
     """which words of a prompt read as placeholders. "all": every word; one with a token of its own
     (min_word_count) reads as both, the two embeddings added: the placeholder says which words of the
@@ -226,11 +240,13 @@ class Args:
 # --------------------------------------------------------------------------- tokens
 @dataclass
 class EncodedPrompt:
-    """A prompt as the model reads it: per token its id (a token, or a placeholder) and the id of the
-    word's own token read beside a placeholder (0: none); ``names`` maps words to their placeholders."""
+    """A prompt as the model reads it: per token its id (a token, or a placeholder), the id of the
+    word's own token read beside a placeholder (0: none) and of its placeholder step (0: none, see
+    ``Args.placeholder_steps``); ``names`` maps words to their placeholders."""
 
     ids: list[int]
     identities: list[int]
+    steps: list[int]
     names: dict[str, int]
 
 
@@ -238,7 +254,8 @@ class Tokenizer:
     """Whitespace tokens to ids. A prompt's words read as placeholders (numbered by first appearance
     in the prompt): those without a token of their own, or with ``all_placeholders`` every word, a word
     with a token then reading as both. A word reads as ``<unk>`` when it has neither, the tokenizer
-    having no placeholders or the prompt more such words than placeholders."""
+    having no placeholders or the prompt more such words than placeholders. Placeholder steps are
+    read when the tokens include them."""
 
     def __init__(self, tokens: list[str], all_placeholders: bool = False):
         self.tokens = list(dict.fromkeys(tokens))
@@ -248,6 +265,7 @@ class Tokenizer:
         self.all_placeholders = all_placeholders
         # Tokens that are never a placeholder: the prompt's and the commands' own vocabulary.
         self.template = {t for t in self.tokens if t in SPECIALS or _is_template(t) or _is_placeholder(t)}
+        self.steps = {d: self.ids[STEP.format(d)] for d in range(-MAX_STEP, MAX_STEP + 1) if STEP.format(d) in self.ids}
         # What pointing at a prompt token writes: a gap marker writes its number, any other token itself.
         self.copy_ids = torch.tensor(
             [self.ids.get(t[1:-1], i) if _is_marker(t) else i for i, t in enumerate(self.tokens)]
@@ -260,16 +278,18 @@ class Tokenizer:
         pairs: list[tuple[str, str]] | None = None,
         min_word_count: int | None = 0,
         all_placeholders: bool = False,
+        placeholder_steps: bool = False,
     ) -> Tokenizer:
         """The tokenizer of ``env``'s prompts. ``min_word_count`` 0: a token for every word of the task
         set (all splits). None: no word has a token. Else a token for each word in at least
         ``min_word_count`` distinct first lines (sentences) of the demonstrations ``pairs``. Placeholders
         (unless min_word_count is 0 without ``all_placeholders``): as many as the distinct words a prompt
-        can hold (reference, text and candidates)."""
+        can hold (reference, text and candidates); with ``placeholder_steps``, their step tokens."""
         base = env.unwrapped
         numbers = [str(p) for p in range(base.max_length + 1)]
         markers = [position_marker(p) for p in range(base.max_length + 1)]
-        template = [*SPECIALS, *COMMANDS, *numbers, *markers, *HEADERS]
+        steps = [STEP.format(d) for d in range(-MAX_STEP, MAX_STEP + 1)] if placeholder_steps else []
+        template = [*SPECIALS, *COMMANDS, *numbers, *markers, *HEADERS, *steps]
         if min_word_count == 0:
             known = list(base.vocabulary.itos[2:])
         else:
@@ -286,17 +306,26 @@ class Tokenizer:
         """Ids of the tokens of ``text``; words that read as placeholders take them from ``names`` (word
         -> placeholder id, extended in place with the next free placeholders)."""
         names = {} if names is None else names
-        ids, identities = [], []
+        ids, identities, steps = [], [], []
+        stepping, previous = False, -1
         for token in text.split():
             own = self.ids.get(token)
             as_placeholder = own is None or (self.all_placeholders and token not in self.template)
+            step = 0
             if as_placeholder and (token in names or len(names) < len(self.placeholders)):
                 ids.append(names.setdefault(token, self.placeholders[len(names)]))
                 identities.append(0 if own is None else own)
+                if stepping and self.steps:
+                    number = ids[-1] - self.placeholders[0]  # the placeholders are the last tokens, in order
+                    step = self.steps[max(-MAX_STEP, min(MAX_STEP, number - previous))]
+                    previous = number
             else:
                 ids.append(self.unk if own is None else own)
                 identities.append(0)
-        return EncodedPrompt(ids, identities, names)
+                if token in HEADERS:
+                    stepping, previous = token in STEPPED_LINES, -1
+            steps.append(step)
+        return EncodedPrompt(ids, identities, steps, names)
 
     def encode_prompt(self, prompt: str) -> EncodedPrompt:
         """The prompt without its grammar line (the same in every prompt, it tells a model trained on
@@ -324,7 +353,11 @@ def _is_marker(token: str) -> bool:
 
 
 def _is_template(token: str) -> bool:
-    return token in COMMANDS or token in HEADERS or token.isdigit() or _is_marker(token)
+    return token in COMMANDS or token in HEADERS or token.isdigit() or _is_marker(token) or _is_step(token)
+
+
+def _is_step(token: str) -> bool:
+    return token.startswith("<step") and token.endswith(">") and token[5:-1].lstrip("+-").isdigit()
 
 
 def _is_placeholder(token: str) -> bool:
@@ -365,10 +398,10 @@ class CommandModel(nn.Module):
 
     def encode(self, prompts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple]:
         """Memory ``(B, T, E)``, mask of real tokens ``(B, T)`` and the decoder's first state of
-        ``prompts`` ``(B, 2, T)`` (see :func:`batch`)."""
-        ids, identities = prompts.unbind(1)
+        ``prompts`` ``(B, 3, T)`` (see :func:`batch`)."""
+        ids, identities, steps = prompts.unbind(1)
         mask = ids != 0
-        x = self.embed(ids) + self.embed(identities)  # identity 0 is the padding token: a zero vector
+        x = self.embed(ids) + self.embed(identities) + self.embed(steps)  # 0 is the padding token: a zero vector
         if self.encoder_kind == "lstm":
             lengths = mask.sum(1).cpu()
             packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
@@ -453,10 +486,10 @@ def pad(rows: list[list[int]], device: torch.device) -> torch.Tensor:
 
 
 def batch(prompts: list[EncodedPrompt], device: torch.device) -> torch.Tensor:
-    """Prompts as the model reads them, ``(B, 2, T)``: the ids, then the identities, padded with 0."""
+    """Prompts as the model reads them, ``(B, 3, T)``: the ids, the identities and the steps, padded with 0."""
     return (
-        pad([p.ids for p in prompts] + [p.identities for p in prompts], device)
-        .view(2, len(prompts), -1)
+        pad([p.ids for p in prompts] + [p.identities for p in prompts] + [p.steps for p in prompts], device)
+        .view(3, len(prompts), -1)
         .transpose(0, 1)
     )
 
@@ -469,7 +502,7 @@ class Agent(SavedAgent):
     invalid action and counted in ``invalid_commands``."""
 
     NAME, ARGS = NAME, Args
-    ADDED_ARGS = {"min_word_count": 0, "word_placeholders": "unknown"}
+    ADDED_ARGS = {"min_word_count": 0, "word_placeholders": "unknown", "placeholder_steps": False}
 
     def __init__(self, model: CommandModel, tokenizer: Tokenizer, args: Args, env_kwargs: dict):
         super().__init__(args, env_kwargs)
@@ -747,7 +780,8 @@ def build(env_kwargs: dict, args: Args, pairs: list[tuple[str, str]] | None = No
     min_word_count = args.min_word_count
     if min_word_count is None and not env.unwrapped.observe_reference:
         min_word_count = HIDDEN_MIN_WORD_COUNT
-    tokenizer = Tokenizer.for_env(env, pairs, min_word_count, args.word_placeholders == "all")
+    steps = env.unwrapped.observe_reference if args.placeholder_steps is None else args.placeholder_steps
+    tokenizer = Tokenizer.for_env(env, pairs, min_word_count, args.word_placeholders == "all", steps)
     model = CommandModel(tokenizer, args, max_prompt_tokens(env))
     return model.to(args.device), tokenizer
 
