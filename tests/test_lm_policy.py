@@ -263,8 +263,8 @@ def test_rl_raises_the_reward_of_a_weakly_pretrained_model(tmp_path):
         kl_coef=0.0,
         dim=16,
         train_episode_steps=3,
-        # Plain steps: from 3 demonstrations this model starts far below the top return (-0.10 against
-        # 0.24); with anchored steps it starts at 0.17, which leaves the RL stage too little to show.
+        # Plain steps: from 3 demonstrations this model starts far below the return RL brings it to (-0.10
+        # against 0.24); with anchored steps it starts at 0.17, which leaves the RL stage too little to show.
         anchored_steps=False,
     )
     torch.manual_seed(0)
