@@ -210,6 +210,38 @@ def test_valid_decoding_plays_the_likeliest_valid_command_and_never_an_invalid_o
     assert env.unwrapped.action_masks()[valid(env, obs, info)]
 
 
+def test_unseen_decoding_never_brings_back_a_text_of_the_episode(monkeypatch):
+    model, tokenizer = lm_policy.build(TINY, SMALL)
+    valid = lm_policy.Agent(model, tokenizer, replace(SMALL, decoding="valid"), TINY)
+    unseen = lm_policy.Agent(model, tokenizer, replace(SMALL, decoding="unseen"), TINY)
+    env = make_env(TINY, "test")
+    for seed in range(5):  # at an episode's first state nothing can come back: the two agree
+        obs, info = env.reset(seed=seed)
+        assert unseen(env, obs, info) == valid(env, obs, info)
+
+    def replace_first_word(self, env, prompt, prompts):  # log-probabilities that go round in circles
+        base = env.unwrapped
+        scores = np.where(base.action_masks(), 0.0, -np.inf)
+        for action in np.flatnonzero(base.action_masks()):
+            op, position, _ = base.decode_action(action)
+            scores[action] += (op == "replace" and position == 0) - (op == "stop")
+        return scores
+
+    monkeypatch.setattr(lm_policy.Agent, "valid_command_logprobs", replace_first_word)
+    revisits = {}
+    for name, agent in (("valid", valid), ("unseen", unseen)):
+        obs, info = env.reset(seed=0)
+        texts, done, truncated = [tuple(env.unwrapped.text_units)], False, False
+        while not (done or truncated):
+            obs, _, done, truncated, info = env.step(agent(env, obs, info))
+            texts.append(tuple(env.unwrapped.text_units))
+        revisits[name] = len(texts) - len(set(texts))
+        assert agent.invalid_commands == 0
+    assert revisits["valid"] > 0 and revisits["unseen"] == 0 and done
+    env.reset(seed=0)  # the episode's texts are forgotten at the next reset
+    assert unseen.visited.of(env) == set()
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -219,7 +251,7 @@ def test_valid_decoding_plays_the_likeliest_valid_command_and_never_an_invalid_o
         ("word_placeholders", "some", "word_placeholders='some': expected 'all' or 'unknown'"),
         ("dim", 18, "multiple of its 4 heads"),
         ("attention_layers", -1, "attention_layers=-1: expected"),
-        ("decoding", "beam", "decoding='beam': expected 'free' or 'valid'"),
+        ("decoding", "beam", "decoding='beam': expected 'free' or 'valid' or 'unseen'"),
         ("dagger_rounds", -1, "dagger_rounds=-1: expected"),
         ("dagger_episodes", 0, "dagger_episodes=0: expected"),
     ],

@@ -37,7 +37,8 @@ softmax over the whole token vocabulary, and a copy of the prompt token the deco
 (pointing at a marker ``[3]`` writes ``3``), mixed by a learned gate. Decoding is free by default:
 nothing forces the output to be a well-formed command, so the policy can write invalid commands, and
 the agent counts them (``invalid_commands`` / ``commands``); ``decoding="valid"`` has the agent play
-the likeliest of the state's valid commands instead.
+the likeliest of the state's valid commands instead, and ``decoding="unseen"`` the likeliest of those
+that do not bring back a text the episode has had.
 
 Training, inside :func:`train`, in two stages:
 
@@ -91,6 +92,7 @@ from textedit_agents.agent import SavedAgent
 from textedit_agents.arguments import check_fields
 from textedit_agents.env_util import make_env
 from textedit_agents.logger import RunLogger
+from textedit_agents.policy import EpisodeTexts, first_unvisited
 from textedit_agents.storage import run_config
 from textedit_agents.training import Checkpoints, check_finite, linear_schedule
 from textedit_env.policies import oracle_policy
@@ -202,12 +204,14 @@ class Args:
     attention_layers: int = 0
     """self-attention blocks on top of the encoder (pre-norm, residual, 4 heads): each token can look up
     the tokens with its placeholder (a text word's twin in the reference) and compare their contexts"""
-    decoding: Literal["free", "valid"] = "free"
+    decoding: Literal["free", "valid", "unseen"] = "free"
     """how the agent picks its command. "free": token by token, each the most likely (the command may
     not parse, or not be allowed in the state: an invalid action). "valid": the command with the
     highest probability (its tokens' log-probabilities summed) among those of the state's valid
     actions, so never an invalid one (the ranking of admissible commands text-game agents use).
-    Only the agent's greedy choice changes: training samples freely either way"""
+    "unseen": the same, among the valid commands that do not bring back a text the episode has had
+    (stop when none is left), the rule the DQN and BC agents play by. Only the agent's greedy choice
+    changes: training samples freely either way"""
     device: str = "cpu"
     """torch device"""
 
@@ -532,7 +536,7 @@ def batch(prompts: list[EncodedPrompt], device: torch.device) -> torch.Tensor:
 # --------------------------------------------------------------------------- agent
 class Agent(SavedAgent):
     """The model as a greedy policy (``agent(env, obs, info) -> action``): argmax decoding of the
-    prompt of ``env``'s state (or the likeliest valid command, ``decoding="valid"``), parsed by
+    prompt of ``env``'s state (or the likeliest valid command, ``decoding="valid"`` / ``"unseen"``), parsed by
     :func:`parse_command`. A command that does not parse or is not valid in the state is played as an
     invalid action and counted in ``invalid_commands``."""
 
@@ -550,23 +554,30 @@ class Agent(SavedAgent):
         self.device = next(model.parameters()).device
         self.commands, self.invalid_commands = 0, 0
         self.last_command, self.last_error = "", ""
+        self.visited = EpisodeTexts()
 
     def command(self, env: gym.Env) -> str:
         """The greedy command in the environment's state (see ``Args.decoding``)."""
         prompt = self.tokenizer.encode_prompt(format_prompt(env))
         prompts = batch([prompt], self.device)
-        if self.args.decoding == "valid":
-            return self.likeliest_valid_command(env, prompt, prompts)
-        command = self.model.decode(prompts, self.tokenizer.bos, self.tokenizer.eos)[0].tolist()
-        return self.tokenizer.decode(command, prompt.names)
+        if self.args.decoding == "free":
+            command = self.model.decode(prompts, self.tokenizer.bos, self.tokenizer.eos)[0].tolist()
+            return self.tokenizer.decode(command, prompt.names)
+        scores = self.valid_command_logprobs(env, prompt, prompts)
+        if self.args.decoding == "unseen":
+            return command_for(env, first_unvisited(env, scores, self.visited))
+        return command_for(env, int(scores.argmax()))
 
     @torch.no_grad()
-    def likeliest_valid_command(self, env: gym.Env, prompt: EncodedPrompt, prompts: torch.Tensor) -> str:
-        """The command of a valid action of ``env``'s state with the highest log-probability."""
-        commands = [command_for(env, action) for action in np.flatnonzero(env.unwrapped.action_masks())]
-        ids = pad([self.tokenizer.encode_command(c, prompt.names) for c in commands], self.device)
+    def valid_command_logprobs(self, env: gym.Env, prompt: EncodedPrompt, prompts: torch.Tensor) -> np.ndarray:
+        """Log-probability of each action's command in ``env``'s state (-inf for the invalid actions)."""
+        mask = env.unwrapped.action_masks()
+        actions = np.flatnonzero(mask)
+        ids = pad([self.tokenizer.encode_command(command_for(env, a), prompt.names) for a in actions], self.device)
         logp = self.model.token_logprobs(prompts, ids, self.tokenizer.bos)
-        return commands[int((logp * (ids != 0)).sum(1).argmax())]
+        scores = np.full(len(mask), -np.inf)
+        scores[actions] = (logp * (ids != 0)).sum(1).cpu().numpy()
+        return scores
 
     def __call__(self, env: gym.Env, obs, info: dict) -> int:
         self.last_command = self.command(env)

@@ -48,17 +48,33 @@ def masked_argmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return scores.masked_fill(~mask, -torch.inf).argmax(dim=1)
 
 
-def first_unvisited(env: gym.Env, scores: np.ndarray, visited: set[tuple[str, ...]]) -> int:
-    """The valid action of highest score (invalid ones scored -inf) whose text is not in ``visited``;
-    stop when none is left. Adds the current text to ``visited``."""
+class EpisodeTexts:
+    """The texts an environment's current episode has had, for :func:`first_unvisited` (a new episode
+    begins when the environment's ``resets`` count changes)."""
+
+    def __init__(self) -> None:
+        self._episode: tuple[int, int] | None = None  # (env, resets) of the episode the texts are of
+        self._texts: set[tuple[str, ...]] = set()
+
+    def of(self, env: gym.Env) -> set[tuple[str, ...]]:
+        episode = (id(env.unwrapped), env.unwrapped.resets)
+        if episode != self._episode:
+            self._episode, self._texts = episode, set()
+        return self._texts
+
+
+def first_unvisited(env: gym.Env, scores: np.ndarray, visited: EpisodeTexts) -> int:
+    """The valid action of highest score (invalid ones scored -inf) that does not bring back a text of
+    the episode; stop when none is left. Adds the current text to the episode's texts."""
     base = env.unwrapped
     text = tuple(base.text_units)
-    visited.add(text)
+    texts = visited.of(env)
+    texts.add(text)
     for action in np.argsort(-scores, kind="stable"):
         if not np.isfinite(scores[action]):
             break
         op, position, word = base.decode_action(int(action))
-        if op == "stop" or tuple(edited(text, Edit(op, position, word))) not in visited:
+        if op == "stop" or tuple(edited(text, Edit(op, position, word))) not in texts:
             return int(action)
     return base.encode_action("stop")
 
@@ -82,14 +98,9 @@ class NetworkAgent(SavedAgent):
         super().__init__(args, env_kwargs)
         self.network = network.eval()
         self.device = next(network.parameters()).device
-        self.visited: set[tuple[str, ...]] = set()
-        self._episode: tuple[int, int] | None = None  # (env, resets) of the episode visited holds
+        self.visited = EpisodeTexts()
 
     def __call__(self, env: gym.Env, obs: dict, info: dict) -> int:
-        episode = (id(env.unwrapped), env.unwrapped.resets)
-        if episode != self._episode:
-            self._episode = episode
-            self.visited = set()
         return first_unvisited(env, self.action_scores(env, obs), self.visited)
 
     @torch.no_grad()
