@@ -238,8 +238,13 @@ def test_unseen_decoding_never_brings_back_a_text_of_the_episode(monkeypatch):
         revisits[name] = len(texts) - len(set(texts))
         assert agent.invalid_commands == 0
     assert revisits["valid"] > 0 and revisits["unseen"] == 0 and done
-    env.reset(seed=0)  # the episode's texts are forgotten at the next reset
+    env.reset(seed=0)  # the episode's texts are forgotten at the next reset, and in another env
     assert unseen.visited.of(env) == set()
+    unseen.visited.of(env).add(("a",))
+    other = make_env(TINY, "test")
+    for _ in range(env.unwrapped.resets):  # as many resets as env
+        other.reset(seed=0)
+    assert unseen.visited.of(other) == set()
 
 
 @pytest.mark.parametrize(

@@ -53,13 +53,15 @@ class EpisodeTexts:
     begins when the environment's ``resets`` count changes)."""
 
     def __init__(self) -> None:
-        self._episode: tuple[int, int] | None = None  # (env, resets) of the episode the texts are of
+        # The env itself, not its id: a new env could take a freed one's id and inherit its texts.
+        self._env: gym.Env | None = None
+        self._resets = 0
         self._texts: set[tuple[str, ...]] = set()
 
     def of(self, env: gym.Env) -> set[tuple[str, ...]]:
-        episode = (id(env.unwrapped), env.unwrapped.resets)
-        if episode != self._episode:
-            self._episode, self._texts = episode, set()
+        base = env.unwrapped
+        if base is not self._env or base.resets != self._resets:
+            self._env, self._resets, self._texts = base, base.resets, set()
         return self._texts
 
 
